@@ -1,0 +1,68 @@
+// The server's PKI as a whole: CA and TLS keys in the server token, certificates, CRL and the
+// issuance registry in the state directory.
+#pragma once
+
+#include <string>
+
+#include "sfts/hsm/uri.hpp"
+#include "sfts/pki/registry.hpp"
+#include "sfts/pki/x509.hpp"
+#include "sfts/secret.hpp"
+
+namespace sfts::pki {
+
+struct PkiConfig {
+    std::string module_path;         // PKCS#11 module
+    hsm::ObjectUri token;            // which token (token attributes of the URI)
+    std::string ca_label = "sfts-ca";
+    std::string server_label = "sfts-server";
+    std::string state_dir;           // ca.crt, server.crt, crl.pem, pki.db
+    CaOptions ca;
+    ServerCertOptions server;
+    ClientCertOptions client;
+    int crl_days = 7;
+
+    std::string ca_cert_path() const { return state_dir + "/ca.crt"; }
+    std::string server_cert_path() const { return state_dir + "/server.crt"; }
+    std::string crl_path() const { return state_dir + "/crl.pem"; }
+    std::string registry_path() const { return state_dir + "/pki.db"; }
+};
+
+struct InitResult {
+    ossl::X509Ptr ca_cert;
+    ossl::X509Ptr server_cert;
+    std::string summary;  // human-readable: what was made and where
+};
+
+// Creates the server PKI: CA key and certificate, server TLS key and certificate, an empty CRL,
+// the registry. Refuses (already_exists) when a PKI exists in the token or the state directory,
+// unless force, which replaces it and keeps the old registry as pki.db.replaced-<time>.
+// On any failure the token objects and files it made are removed again.
+InitResult init_pki(const PkiConfig& cfg, const Secret& pin, bool force);
+
+// A CA ready to issue: its key loaded from the token, its certificate from the state directory.
+class Authority {
+public:
+    Authority(const PkiConfig& cfg, const Secret& pin);
+
+    X509* ca_cert() const { return ca_cert_.get(); }
+    EVP_PKEY* ca_key() const { return ca_key_.get(); }
+    Registry& registry() { return registry_; }
+
+    // Validates the CSR and issues a client certificate, recorded in the registry.
+    ossl::X509Ptr issue_client(const ValidatedCsr& csr);
+
+    // Revokes a serial in the registry and publishes a fresh CRL.
+    void revoke(const std::string& serial_hex, int reason = 0);
+
+    // Builds a CRL from the registry, signs it in the token and writes crl.pem atomically.
+    ossl::X509CrlPtr publish_crl();
+
+private:
+    PkiConfig cfg_;
+    ossl::X509Ptr ca_cert_;
+    ossl::EvpPkeyPtr ca_key_;
+    Registry registry_;
+};
+
+}  // namespace sfts::pki

@@ -1,0 +1,147 @@
+#include "sfts/pki/authority.hpp"
+
+#include <unistd.h>
+
+#include <ctime>
+#include <functional>
+#include <sstream>
+#include <vector>
+
+#include "sfts/error.hpp"
+#include "sfts/files.hpp"
+#include "sfts/hsm/key_provider.hpp"
+#include "sfts/hsm/token.hpp"
+
+namespace sfts::pki {
+
+namespace {
+
+// Undo actions run in reverse unless the set-up commits.
+class Rollback {
+public:
+    void add(std::function<void()> undo) { undo_.push_back(std::move(undo)); }
+    void commit() { undo_.clear(); }
+    ~Rollback() {
+        for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+            try {
+                (*it)();
+            } catch (...) {  // best effort: the original error is what the user must see
+            }
+        }
+    }
+
+private:
+    std::vector<std::function<void()>> undo_;
+};
+
+std::string describe(const X509* x) {
+    std::ostringstream o;
+    o << "CN=" << ossl::common_name(X509_get_subject_name(x)) << ", serial " << ossl::serial_hex(x)
+      << ", SHA-256 " << ossl::hex(fingerprint(x));
+    return o.str();
+}
+
+}  // namespace
+
+InitResult init_pki(const PkiConfig& cfg, const Secret& pin, bool force) {
+    if (cfg.state_dir.empty()) fail(Errc::invalid_argument, "state directory is not configured");
+    auto& provider = hsm::KeyProvider::for_module(cfg.module_path);
+    hsm::Token token(provider.module(), cfg.token);
+    auto session = token.open(true, &pin);
+
+    bool in_token = session.find_key(cfg.ca_label).has_value() || session.find_key(cfg.server_label).has_value();
+    bool in_files = file_exists(cfg.ca_cert_path()) || file_exists(cfg.server_cert_path());
+    if ((in_token || in_files) && !force)
+        fail(Errc::already_exists, std::string("a server PKI already exists (") +
+                                       (in_token ? "keys in token '" + token.label() + "'" : "files in " + cfg.state_dir) +
+                                       "); pass --force to replace it");
+    make_dirs(cfg.state_dir, 0700);
+    if (force) {
+        session.destroy_objects(cfg.ca_label);
+        session.destroy_objects(cfg.server_label);
+        if (file_exists(cfg.registry_path())) {
+            std::string aside = cfg.registry_path() + ".replaced-" + std::to_string(std::time(nullptr));
+            if (::rename(cfg.registry_path().c_str(), aside.c_str()) != 0)
+                fail(Errc::io, "cannot move the old registry aside to " + aside);
+        }
+    }
+
+    Rollback rollback;
+    auto ca_key_handle = session.generate_rsa(cfg.ca_label);
+    rollback.add([&] { session.destroy_objects(cfg.ca_label); });
+    auto ca_key = provider.private_key(cfg.token.with_object(cfg.ca_label, ca_key_handle.id), pin);
+    auto ca_cert = make_ca_certificate(ca_key.get(), cfg.ca);
+    session.store_certificate(ca_cert.get(), cfg.ca_label, ca_key_handle.id);
+
+    auto srv_handle = session.generate_rsa(cfg.server_label);
+    rollback.add([&] { session.destroy_objects(cfg.server_label); });
+    auto srv_pub = session.public_key(srv_handle);
+    auto srv_cert = issue_server_certificate(ca_cert.get(), ca_key.get(), srv_pub.get(), cfg.server);
+    session.store_certificate(srv_cert.get(), cfg.server_label, srv_handle.id);
+
+    bool new_registry = !file_exists(cfg.registry_path());
+    std::string crl_pem;
+    {
+        Registry registry(cfg.registry_path());
+        if (new_registry) rollback.add([path = cfg.registry_path()] {
+            ::unlink(path.c_str());
+            ::unlink((path + "-wal").c_str());
+            ::unlink((path + "-shm").c_str());
+        });
+        registry.record_issued(ca_cert.get(), "ca");
+        registry.record_issued(srv_cert.get(), "server");
+        auto crl = make_crl(ca_cert.get(), ca_key.get(), registry.revoked(), registry.next_crl_number(), cfg.crl_days);
+        crl_pem = ossl::to_pem(crl.get());
+    }
+    for (const auto& path : {cfg.ca_cert_path(), cfg.server_cert_path(), cfg.crl_path()})
+        rollback.add([path] { ::unlink(path.c_str()); });
+    write_file_atomic(cfg.ca_cert_path(), ossl::to_pem(ca_cert.get()));
+    write_file_atomic(cfg.server_cert_path(), ossl::to_pem(srv_cert.get()));
+    write_file_atomic(cfg.crl_path(), crl_pem);
+    rollback.commit();
+
+    InitResult r;
+    std::ostringstream o;
+    o << "token '" << token.label() << "' (" << cfg.module_path << "):\n"
+      << "  CA key        " << cfg.ca_label << "  RSA-3072, non-extractable\n"
+      << "  server key    " << cfg.server_label << "  RSA-3072, non-extractable\n"
+      << "CA certificate      " << cfg.ca_cert_path() << "\n    " << describe(ca_cert.get()) << "\n"
+      << "server certificate  " << cfg.server_cert_path() << "\n    " << describe(srv_cert.get()) << "\n"
+      << "CRL                 " << cfg.crl_path() << "\n"
+      << "registry            " << cfg.registry_path() << "\n";
+    r.summary = o.str();
+    r.ca_cert = std::move(ca_cert);
+    r.server_cert = std::move(srv_cert);
+    return r;
+}
+
+Authority::Authority(const PkiConfig& cfg, const Secret& pin)
+    : cfg_(cfg),
+      ca_cert_(ossl::x509_from_pem(read_file(cfg.ca_cert_path()))),
+      ca_key_(hsm::KeyProvider::for_module(cfg.module_path).private_key(cfg.token.with_object(cfg.ca_label), pin)),
+      registry_(cfg.registry_path()) {
+    // The certificate on disk must belong to the key in the token.
+    if (X509_check_private_key(ca_cert_.get(), ca_key_.get()) != 1) {
+        ossl::drain_errors();
+        fail(Errc::integrity, cfg.ca_cert_path() + " does not match the CA key '" + cfg.ca_label + "' in the token");
+    }
+}
+
+ossl::X509Ptr Authority::issue_client(const ValidatedCsr& csr) {
+    auto cert = issue_client_certificate(ca_cert_.get(), ca_key_.get(), csr, cfg_.client);
+    registry_.record_issued(cert.get(), "client");
+    return cert;
+}
+
+void Authority::revoke(const std::string& serial_hex, int reason) {
+    registry_.revoke(serial_hex, reason, std::time(nullptr));
+    publish_crl();
+}
+
+ossl::X509CrlPtr Authority::publish_crl() {
+    auto crl = make_crl(ca_cert_.get(), ca_key_.get(), registry_.revoked(), registry_.next_crl_number(), cfg_.crl_days);
+    write_file_atomic(cfg_.crl_path(), ossl::to_pem(crl.get()));
+    return crl;
+}
+
+}  // namespace sfts::pki

@@ -1,0 +1,132 @@
+#include "sfts/pki/registry.hpp"
+
+#include <Poco/Data/Session.h>
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Transaction.h>
+#include <Poco/Exception.h>
+#include <Poco/Nullable.h>
+
+#include <mutex>
+
+#include "sfts/error.hpp"
+
+using namespace Poco::Data::Keywords;
+
+namespace sfts::pki {
+
+namespace {
+
+std::time_t to_time_t(const ASN1_TIME* t) {
+    struct tm tm {};
+    if (ASN1_TIME_to_tm(t, &tm) != 1) fail(Errc::invalid_argument, "bad certificate time");
+    return timegm(&tm);
+}
+
+template <typename F>
+auto db_call(const char* what, F&& f) {
+    try {
+        return f();
+    } catch (const Poco::Exception& e) {
+        throw Error(Errc::io, std::string("certificate registry: ") + what + ": " + e.displayText());
+    }
+}
+
+}  // namespace
+
+Registry::Registry(const std::string& path) {
+    static std::once_flag once;
+    std::call_once(once, [] { Poco::Data::SQLite::Connector::registerConnector(); });
+    db_call("open", [&] {
+        db_ = std::make_unique<Poco::Data::Session>("SQLite", path);
+        *db_ << "PRAGMA journal_mode=WAL", now;
+        *db_ << "CREATE TABLE IF NOT EXISTS certificates ("
+                " serial TEXT PRIMARY KEY, subject TEXT NOT NULL, kind TEXT NOT NULL,"
+                " not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
+                " revoked_at INTEGER, reason INTEGER NOT NULL DEFAULT 0)",
+            now;
+        *db_ << "CREATE TABLE IF NOT EXISTS crl_state (id INTEGER PRIMARY KEY CHECK (id = 1), number INTEGER NOT NULL)",
+            now;
+        *db_ << "INSERT OR IGNORE INTO crl_state (id, number) VALUES (1, 0)", now;
+        return 0;
+    });
+}
+
+Registry::~Registry() = default;
+
+void Registry::record_issued(const X509* cert, const std::string& kind) {
+    std::string serial = ossl::serial_hex(cert);
+    std::string subject = ossl::common_name(X509_get_subject_name(cert));
+    Poco::Int64 nb = to_time_t(X509_get0_notBefore(cert));
+    Poco::Int64 na = to_time_t(X509_get0_notAfter(cert));
+    std::string k = kind;
+    db_call("record", [&] {
+        *db_ << "INSERT INTO certificates (serial, subject, kind, not_before, not_after) VALUES (?, ?, ?, ?, ?)",
+            use(serial), use(subject), use(k), use(nb), use(na), now;
+        return 0;
+    });
+}
+
+void Registry::revoke(const std::string& serial_hex, int reason, std::time_t when) {
+    auto existing = find(serial_hex);
+    if (!existing) fail(Errc::not_found, "no certificate with serial " + serial_hex + " was issued here");
+    if (existing->revoked_at) fail(Errc::already_exists, "certificate " + serial_hex + " is already revoked");
+    std::string s = serial_hex;
+    Poco::Int64 w = when;
+    int r = reason;
+    db_call("revoke", [&] {
+        *db_ << "UPDATE certificates SET revoked_at = ?, reason = ? WHERE serial = ? AND revoked_at IS NULL", use(w),
+            use(r), use(s), now;
+        return 0;
+    });
+}
+
+std::vector<IssuedCert> Registry::select(const std::string* serial_filter) {
+    return db_call("query", [&] {
+        std::vector<IssuedCert> out;
+        Poco::Data::Statement st(*db_);
+        std::string serial, subject, kind;
+        Poco::Int64 nb = 0, na = 0;
+        Poco::Nullable<Poco::Int64> rev;
+        int reason = 0;
+        st << "SELECT serial, subject, kind, not_before, not_after, revoked_at, reason FROM certificates";
+        std::string filter = serial_filter ? *serial_filter : std::string();
+        if (serial_filter) st << " WHERE serial = ?", use(filter);
+        st << " ORDER BY not_before, serial", into(serial), into(subject), into(kind), into(nb), into(na), into(rev),
+            into(reason), range(0, 1);
+        while (!st.done()) {
+            if (st.execute() == 0) break;
+            IssuedCert c{serial, subject, kind, static_cast<std::time_t>(nb), static_cast<std::time_t>(na), {}, reason};
+            if (!rev.isNull()) c.revoked_at = static_cast<std::time_t>(rev.value());
+            out.push_back(std::move(c));
+        }
+        return out;
+    });
+}
+
+std::optional<IssuedCert> Registry::find(const std::string& serial_hex) {
+    auto rows = select(&serial_hex);
+    if (rows.empty()) return std::nullopt;
+    return rows.front();
+}
+
+std::vector<IssuedCert> Registry::list() { return select(nullptr); }
+
+std::vector<RevokedEntry> Registry::revoked() {
+    std::vector<RevokedEntry> out;
+    for (auto& c : list())
+        if (c.revoked_at) out.push_back({c.serial_hex, *c.revoked_at, c.reason});
+    return out;
+}
+
+std::uint64_t Registry::next_crl_number() {
+    return db_call("crl number", [&] {
+        Poco::Data::Transaction tx(*db_);
+        *db_ << "UPDATE crl_state SET number = number + 1 WHERE id = 1", now;
+        Poco::Int64 n = 0;
+        *db_ << "SELECT number FROM crl_state WHERE id = 1", into(n), now;
+        tx.commit();
+        return static_cast<std::uint64_t>(n);
+    });
+}
+
+}  // namespace sfts::pki
