@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package sfts needs to build, test and run. Idempotent: packages
+# already installed are skipped, and nothing is downloaded when none is missing.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git ca-certificates clang libclang-rt-14-dev
+  # crypto and tokens
+  openssl libssl-dev libp11-dev libengine-pkcs11-openssl softhsm2 opensc p11-kit libp11-kit-dev
+  # POCO (Net, NetSSL, Util, Data + SQLite), SQLite CLI
+  libpoco-dev libsqlite3-dev sqlite3
+  # tests, UI, login and password policy, systemd integration
+  libboost-test-dev libncurses-dev libgsasl-dev libpwquality-dev libsystemd-dev
+  # test and demo tools
+  procps psmisc
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=(sudo)
+fi
+echo "setup: installing ${missing[*]}"
+"${SUDO[@]}" apt-get update -q
+DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
