@@ -1,0 +1,37 @@
+// Protocol messages over a TLS stream: the only place where the codec meets the network.
+#pragma once
+
+#include <memory>
+
+#include "sfts/net/tls.hpp"
+#include "sfts/protocol/frame.hpp"
+#include "sfts/protocol/message.hpp"
+#include "sfts/protocol/session.hpp"
+
+namespace sfts::net {
+
+class Channel {
+public:
+    Channel(std::unique_ptr<TlsStream> stream, proto::Side self, proto::Service service);
+
+    // Checks the message against the conversation state, then sends it.
+    void send(const proto::Message& m, Deadline deadline);
+
+    // The next message; Error(protocol) for malformed or out-of-order input, Error(io) when
+    // the peer closed the connection (mid-frame or not), Error(timeout) at the deadline.
+    // The deadline bounds the whole message, not each read: a peer dripping one byte a
+    // second is cut off when it passes.
+    proto::Message receive(Deadline deadline);
+
+    TlsStream& tls() { return *stream_; }
+    const proto::Session& session() const { return session_; }
+
+private:
+    std::unique_ptr<TlsStream> stream_;
+    proto::Session session_;
+    proto::FrameDecoder decoder_;
+    std::vector<std::uint8_t> buffer_;  // bytes read but not yet fed to the decoder
+    std::size_t buffer_pos_ = 0;
+};
+
+}  // namespace sfts::net

@@ -1,0 +1,117 @@
+// TLS for both services, every setting explicit (STYLE.md rule 9): TLS 1.2 minimum; TLS 1.2
+// ciphers only ECDHE-(RSA|ECDSA)-AES(128|256)-GCM; TLS 1.3 suites only AES-256-GCM and
+// AES-128-GCM; groups X25519, P-256, P-384; no compression, no renegotiation. Private keys are
+// EVP_PKEYs from the key provider, so the handshake signature is made inside the token.
+//
+// Sockets are POCO's (Poco::Net::StreamSocket); the TLS record layer is OpenSSL driven directly
+// over the socket's descriptor, so the handshake is completed, with a deadline, before a single
+// protocol byte is read, and the TLS exporter is available for SCRAM channel binding.
+#pragma once
+
+#include <Poco/Net/StreamSocket.h>
+#include <openssl/ssl.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sfts/ossl.hpp"
+
+namespace sfts::net {
+
+using Clock = std::chrono::steady_clock;
+using Deadline = Clock::time_point;
+inline Deadline deadline_in(std::chrono::milliseconds d) { return Clock::now() + d; }
+
+// The policy, in one place, exported for tests and documentation.
+inline constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256";
+inline constexpr const char* kTls13Suites = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256";
+inline constexpr const char* kGroups = "X25519:P-256:P-384";
+
+struct ServerTlsOptions {
+    EVP_PKEY* key = nullptr;       // the server's token key (not owned; outlives the context)
+    X509* cert = nullptr;          // its certificate
+    X509* ca_cert = nullptr;       // sent as chain; trust anchor for client certificates
+    bool require_client_cert = false;  // true on 8443, false on 8444
+    const X509_CRL* crl = nullptr;     // revocation check of client certificates (8443)
+};
+
+struct ClientTlsOptions {
+    // Trust anchor. nullptr only for enrollment, when the client has no CA yet: the server is
+    // then authenticated by the enrollment HMAC proof over its certificate's fingerprint.
+    X509* ca_cert = nullptr;
+    EVP_PKEY* key = nullptr;  // client token key and certificate for 8443
+    X509* cert = nullptr;
+    std::string server_name;  // verified against the certificate (DNS name or IP address)
+};
+
+class TlsContext {
+public:
+    static std::shared_ptr<TlsContext> server(const ServerTlsOptions& opts);
+    static std::shared_ptr<TlsContext> client(const ClientTlsOptions& opts);
+    ~TlsContext();
+    TlsContext(const TlsContext&) = delete;
+    TlsContext& operator=(const TlsContext&) = delete;
+
+    // Replaces the CRL used for client certificates (after a revocation or SIGHUP). New
+    // handshakes use it at once; established sessions are unaffected.
+    void set_crl(const X509_CRL* crl);
+
+    SSL_CTX* get() const { return ctx_; }
+    bool is_server() const { return server_; }
+    const std::string& server_name() const { return server_name_; }
+
+private:
+    TlsContext(SSL_CTX* ctx, bool server, std::string server_name);
+    SSL_CTX* ctx_;
+    bool server_;
+    std::string server_name_;
+    X509* ca_cert_ = nullptr;  // owned reference, for rebuilding the store in set_crl
+    std::mutex store_mutex_;
+};
+
+// One TLS connection over a connected POCO socket. Every blocking call takes a deadline;
+// passing it raises Error(timeout). Not thread-safe: one thread drives a stream.
+class TlsStream {
+public:
+    TlsStream(std::shared_ptr<TlsContext> ctx, Poco::Net::StreamSocket socket);
+    ~TlsStream();
+    TlsStream(const TlsStream&) = delete;
+    TlsStream& operator=(const TlsStream&) = delete;
+
+    // Completes the handshake. A certificate the peer or we rejected: auth_failed with
+    // OpenSSL's reason; a protocol version or cipher mismatch: protocol; deadline: timeout.
+    void handshake(Deadline deadline);
+
+    // Up to buf.size() bytes; 0 at a clean end of stream (close_notify or EOF between records).
+    std::size_t read_some(std::span<std::uint8_t> buf, Deadline deadline);
+    void write_all(std::span<const std::uint8_t> data, Deadline deadline);
+
+    // RFC 9266 tls-exporter channel binding (32 bytes, label "EXPORTER-Channel-Binding").
+    std::vector<std::uint8_t> channel_binding() const;
+
+    ossl::X509Ptr peer_certificate() const;  // null when the peer sent none
+    std::string version() const;             // "TLSv1.3"
+    std::string cipher() const;              // "TLS_AES_256_GCM_SHA384"
+    std::string peer_address() const;        // "127.0.0.1:53312"
+
+    // Sends close_notify (best effort, bounded by the deadline) and closes the socket.
+    void close(Deadline deadline);
+
+private:
+    void wait(int ssl_error, Deadline deadline, const char* what);
+
+    std::shared_ptr<TlsContext> ctx_;
+    Poco::Net::StreamSocket socket_;
+    SSL* ssl_ = nullptr;
+    bool closed_ = false;
+};
+
+}  // namespace sfts::net
