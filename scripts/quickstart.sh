@@ -60,13 +60,98 @@ if [[ -f $demo/state/ca.crt ]]; then
 else
   "$admin" --config "$config" init
 fi
-
 echo
 echo "== independent check with the openssl CLI"
 openssl verify -purpose sslserver -verify_ip 127.0.0.1 -CAfile "$demo/state/ca.crt" "$demo/state/server.crt"
 openssl crl -noout -CAfile "$demo/state/ca.crt" -in "$demo/state/crl.pem" 2>&1
+
+# ---- the server, up on loopback
+sftsd=$build_dir/server/sftsd
+sfts=$build_dir/client-tui/sfts
+[[ -s $demo/secrets/site-secret ]] || head -c 18 /dev/urandom | base64 | tr -d '\n/+=' > "$demo/secrets/site-secret"
+if ! grep -q '^\[server\]' "$config"; then
+  cat >> "$config" <<CONF
+
+[server]
+listen = 127.0.0.1
+file_port = ${SFTS_FILE_PORT:-8443}
+enroll_port = ${SFTS_ENROLL_PORT:-8444}
+ports_file = $demo/state/ports
+
+[auth]
+site_secret = file:$demo/secrets/site-secret
+
+[log]
+file = $demo/sftsd.log
+CONF
+fi
+rm -f "$demo/state/ports"
+"$sftsd" --config="$config" &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null; wait $server_pid 2>/dev/null' EXIT
+for _ in $(seq 1 100); do
+  [[ -s $demo/state/ports ]] && break
+  kill -0 $server_pid 2>/dev/null || { echo "sftsd did not start; see $demo/sftsd.log" >&2; tail -5 "$demo/sftsd.log" >&2; exit 1; }
+  sleep 0.1
+done
+read -r fp ep < "$demo/state/ports"
+echo
+echo "== sftsd is up: file service on 127.0.0.1:${fp#file=}, enrollment on 127.0.0.1:${ep#enroll=} (log: $demo/sftsd.log)"
+
+# ---- a client with its own token, enrolled
+client=$demo/client
+mkdir -p "$client/tokens"
+if [[ ! -f $client/softhsm2.conf ]]; then
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$client/tokens" > "$client/softhsm2.conf"
+  head -c 18 /dev/urandom | base64 | tr -d '\n/+=' > "$client/so-pin"
+  head -c 18 /dev/urandom | base64 | tr -d '\n/+=' > "$client/pin"
+  printf 'Demo-%s' "$(head -c 12 /dev/urandom | base64 | tr -d '\n/+=')" > "$client/password"
+  SOFTHSM2_CONF=$client/softhsm2.conf "$admin" token init --label alice-token \
+    --so-pin "file:$client/so-pin" --pin "file:$client/pin"
+fi
+cat > "$client/sfts.conf" <<CONF
+[server]
+host = 127.0.0.1
+file_port = ${fp#file=}
+enroll_port = ${ep#enroll=}
+[token]
+uri = pkcs11:token=alice-token
+pin = file:$client/pin
+[user]
+name = alice
+password = file:$client/password
+[paths]
+dir = $client/state
+CONF
+as_alice() { SOFTHSM2_CONF=$client/softhsm2.conf "$sfts" --config "$client/sfts.conf" "$@"; }
+if [[ ! -f $client/state/client.crt ]]; then
+  echo
+  echo "== alice enrolls: key made inside her token, CSR, HMAC challenge-response with the site secret"
+  as_alice enroll --secret "file:$demo/secrets/site-secret"
+  echo "== first login: alice sets her password (policy-checked); the admin makes her a 'user'"
+  as_alice ls --new-password "file:$client/password" >/dev/null
+  "$admin" --config "$config" user role alice user
+fi
+
+# ---- a real transfer, both ways, verified
+echo
+echo "== transfer: upload (signed in alice's token), list, download (verified), compare"
+name=hello-$(date +%Y%m%d-%H%M%S).bin
+head -c $((8 * 1024 * 1024)) /dev/urandom > "$demo/$name"
+as_alice put --quiet "$demo/$name"
+as_alice ls
+mkdir -p "$demo/downloads"
+as_alice get --quiet "$name" -o "$demo/downloads"
+if cmp -s "$demo/$name" "$demo/downloads/$name"; then
+  echo "round trip OK: $name, sha256 $(sha256sum < "$demo/$name" | cut -c1-64)"
+else
+  echo "round trip FAILED" >&2; exit 1
+fi
+
 echo
 echo "== certificates issued"
 "$admin" --config "$config" cert list
 echo
-echo "demo directory: $demo (configuration: $config; SOFTHSM2_CONF=$SOFTHSM2_CONF)"
+echo "demo directory: $demo"
+echo "  server: SOFTHSM2_CONF=$demo/softhsm2.conf $sftsd --config=$config"
+echo "  client: SOFTHSM2_CONF=$client/softhsm2.conf $sfts --config $client/sfts.conf ls"

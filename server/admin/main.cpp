@@ -1,4 +1,5 @@
 // sfts-admin: the operator's tool. Secrets come from file:, env: or a no-echo prompt, never argv.
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -6,12 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "sfts/db/database.hpp"
 #include "sfts/error.hpp"
 #include "sfts/files.hpp"
 #include "sfts/hsm/key_provider.hpp"
 #include "sfts/hsm/pin.hpp"
 #include "sfts/hsm/token.hpp"
 #include "sfts/pki/authority.hpp"
+#include "sfts/pki/x509.hpp"
 #include "sfts/server/config.hpp"
 
 namespace {
@@ -31,6 +34,19 @@ constexpr const char* kUsage = R"(usage: sfts-admin [--config FILE] COMMAND [ARG
   cert revoke SERIAL [--reason N]
                              revoke a certificate and publish a new CRL
   crl publish                sign and write a fresh CRL
+  user list                  users, roles and state
+  user add NAME [--role ROLE]
+                             create an account (no password yet: set at first login)
+  user role NAME ROLE        change a user's role
+  user disable|enable NAME   lock or unlock an account
+  user expire NAME           force a password change at next login
+  user delete NAME           remove an account
+  role list                  roles and their permissions
+  enrollment create USER [--hours N]
+                             a one-time enrollment token bound to USER (default 72 h);
+                             its secret is printed once
+  enrollment list            tokens and their state
+  enrollment revoke ID       withdraw an unused token
   config defaults            print every configuration option with its default
 
 SRC is where a secret comes from: file:PATH (mode 0600), env:NAME, or prompt (the default).
@@ -46,6 +62,7 @@ struct Args {
 const std::map<std::string, bool> kTakesValue = {
     {"--config", true}, {"--label", true}, {"--module", true}, {"--so-pin", true}, {"--pin", true},
     {"--csr", true},    {"--out", true},   {"--reason", true}, {"--force", false}, {"--help", false},
+    {"--role", true},   {"--hours", true},
 };
 
 struct UsageError : std::runtime_error {
@@ -123,6 +140,113 @@ int token_cmd(const Args& a, const server::Config& cfg) {
     throw UsageError("token: expected 'init' or 'list'");
 }
 
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// Users, roles and enrollment tokens live in the server's database; sfts-admin works on it
+// directly (SQLite in WAL mode lets it do so while sftsd runs).
+int database_cmd(const Args& a, const server::Config& cfg) {
+    const auto& p = a.positional;
+    auto db = db::Database::open_sqlite(cfg.service.database);
+    auto need = [&](std::size_t n) {
+        if (p.size() != n) throw UsageError(p[0] + " " + (p.size() > 1 ? p[1] : "") + ": wrong number of arguments");
+    };
+    if (p.size() < 2) throw UsageError(p[0] + ": missing subcommand");
+    const std::string& sub = p[1];
+    if (p[0] == "user") {
+        if (sub == "list") {
+            need(2);
+            std::printf("%-24s %-14s %-9s %s\n", "USER", "ROLE", "PASSWORD", "STATE");
+            for (const auto& u : db->list_users())
+                std::printf("%-24s %-14s %-9s %s%s\n", u.name.c_str(), u.role.c_str(), u.verifier ? "set" : "none",
+                            u.disabled ? "disabled" : "active", u.must_change_password ? ", must change password" : "");
+            return 0;
+        }
+        if (sub == "add") {
+            need(3);
+            if (!pki::valid_username(p[2])) fail(Errc::invalid_argument, "user name must be 1-64 of a-z 0-9 . _ -");
+            db::User u;
+            u.name = p[2];
+            u.role = opt(a, "--role", "registered");
+            u.created_ms = now_ms();
+            db->create_user(u);
+            std::cout << "user '" << u.name << "' created with role '" << u.role
+                      << "'; enroll with: sfts-admin enrollment create " << u.name << "\n";
+            return 0;
+        }
+        if (sub == "role") {
+            need(4);
+            db->set_role(p[2], p[3]);
+            std::cout << "user '" << p[2] << "' now has role '" << p[3] << "'\n";
+            return 0;
+        }
+        if (sub == "disable" || sub == "enable") {
+            need(3);
+            db->set_disabled(p[2], sub == "disable");
+            std::cout << "user '" << p[2] << "' " << sub << "d\n";
+            return 0;
+        }
+        if (sub == "expire") {
+            need(3);
+            db->set_must_change_password(p[2], true);
+            std::cout << "user '" << p[2] << "' must change the password at next login\n";
+            return 0;
+        }
+        if (sub == "delete") {
+            need(3);
+            db->delete_user(p[2]);
+            std::cout << "user '" << p[2] << "' deleted\n";
+            return 0;
+        }
+        throw UsageError("user: unknown subcommand '" + sub + "'");
+    }
+    if (p[0] == "role" && sub == "list") {
+        need(2);
+        for (const auto& r : db->roles()) {
+            std::cout << r << ":";
+            for (auto perm : db->permissions(r)) std::cout << " " << db::permission_name(perm);
+            std::cout << "\n";
+        }
+        return 0;
+    }
+    if (p[0] == "enrollment") {
+        if (sub == "create") {
+            need(3);
+            std::string hours_s = opt(a, "--hours", "72");
+            int hours = 0;
+            try {
+                hours = std::stoi(hours_s);
+            } catch (const std::exception&) {
+            }
+            if (hours < 1 || hours > 24 * 90 || std::to_string(hours) != hours_s) throw UsageError("--hours must be 1 to 2160");
+            std::int64_t now = now_ms();
+            auto t = db->create_enrollment_token(p[2], now + std::int64_t{hours} * 3600 * 1000, now);
+            // The secret is shown once, here, for the administrator to hand over out of band.
+            std::cout << "token-id " << t.token.id << "\nsecret   " << t.secret.view() << "\nfor user '" << p[2]
+                      << "', valid " << hours << " h, single use:\n  sfts enroll --user " << p[2] << " --token-id "
+                      << t.token.id << "\n";
+            return 0;
+        }
+        if (sub == "list") {
+            need(2);
+            std::int64_t now = now_ms();
+            for (const auto& t : db->list_enrollment_tokens())
+                std::cout << t.id << "  " << t.username << "  "
+                          << (t.used_ms ? "used" : (t.expires_ms <= now ? "expired" : "open")) << "\n";
+            return 0;
+        }
+        if (sub == "revoke") {
+            need(3);
+            db->revoke_enrollment_token(p[2]);
+            std::cout << "token " << p[2] << " revoked\n";
+            return 0;
+        }
+    }
+    throw UsageError(p[0] + ": unknown subcommand '" + sub + "'");
+}
+
 int run(const Args& a) {
     const auto& p = a.positional;
     if (a.flags.count("--help") || p.empty()) {
@@ -175,6 +299,7 @@ int run(const Args& a) {
         std::cout << "revoked " << p[2] << "; CRL written to " << cfg.pki.crl_path() << "\n";
         return 0;
     }
+    if (p[0] == "user" || p[0] == "role" || p[0] == "enrollment") return database_cmd(a, cfg);
     if (p[0] == "crl" && p.size() == 2 && p[1] == "publish") {
         auto pin = token_pin(cfg);
         pki::Authority ca(cfg.pki, pin);

@@ -1,9 +1,5 @@
 #include "sfts/server/config.hpp"
 
-#include <Poco/AutoPtr.h>
-#include <Poco/Exception.h>
-#include <Poco/Util/IniFileConfiguration.h>
-
 #include <functional>
 #include <map>
 #include <set>
@@ -11,41 +7,16 @@
 
 #include "sfts/error.hpp"
 #include "sfts/files.hpp"
+#include "sfts/ini.hpp"
 #include "sfts/hsm/token.hpp"
 
 namespace sfts::server {
 
 namespace {
 
-std::vector<std::string> split_list(const std::string& s) {
-    std::vector<std::string> out;
-    std::string cur;
-    std::istringstream in(s);
-    while (std::getline(in, cur, ',')) {
-        auto b = cur.find_first_not_of(" \t");
-        auto e = cur.find_last_not_of(" \t");
-        if (b != std::string::npos) out.push_back(cur.substr(b, e - b + 1));
-    }
-    return out;
-}
-
-int parse_int(const std::string& key, const std::string& v, int lo, int hi) {
-    try {
-        std::size_t used = 0;
-        long n = std::stol(v, &used);
-        if (used == v.size() && n >= lo && n <= hi) return static_cast<int>(n);
-    } catch (const std::exception&) {
-    }
-    fail(Errc::invalid_argument,
-         key + ": must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + ", not '" + v + "'");
-}
-
-struct Option {
-    const char* key;
-    const char* default_value;
-    const char* help;
-    std::function<void(Config&, const std::string& key, const std::string& value)> apply;
-};
+using ini::parse_int;
+using ini::split_list;
+using Option = ini::Option<Config>;
 
 const std::vector<Option>& options() {
     static const std::vector<Option> opts = {
@@ -92,60 +63,102 @@ const std::vector<Option>& options() {
          [](Config& c, const std::string& k, const std::string& v) { c.pki.client.days = parse_int(k, v, 1, 3650); }},
         {"pki.crl_days", "7", "days until a published CRL's nextUpdate",
          [](Config& c, const std::string& k, const std::string& v) { c.pki.crl_days = parse_int(k, v, 1, 365); }},
+        {"server.listen", "0.0.0.0", "address both services listen on",
+         [](Config& c, const std::string& k, const std::string& v) {
+             if (v.empty() || v.find_first_of(" /") != std::string::npos) fail(Errc::invalid_argument, k + ": not an address: '" + v + "'");
+             c.service.listen = v;
+         }},
+        {"server.file_port", "8443", "TCP port of the file service (mutual TLS); 0 picks a free port",
+         [](Config& c, const std::string& k, const std::string& v) { c.service.file_port = parse_int(k, v, 0, 65535); }},
+        {"server.enroll_port", "8444", "TCP port of the enrollment service; 0 picks a free port",
+         [](Config& c, const std::string& k, const std::string& v) { c.service.enroll_port = parse_int(k, v, 0, 65535); }},
+        {"server.threads", "64", "worker threads serving connections",
+         [](Config& c, const std::string& k, const std::string& v) { c.service.threads = parse_int(k, v, 2, 4096); }},
+        {"server.max_connections", "256", "connections queued or served at once; more are refused",
+         [](Config& c, const std::string& k, const std::string& v) { c.service.max_connections = parse_int(k, v, 1, 100000); }},
+        {"server.ports_file", "", "if set, the bound ports are written there (for tests and scripts)",
+         [](Config& c, const std::string&, const std::string& v) { c.service.ports_file = v; }},
+        {"paths.storage_dir", "", "where uploaded files live (default: STATE_DIR/files)",
+         [](Config& c, const std::string&, const std::string& v) { c.service.storage_dir = v; }},
+        {"paths.database", "", "the SQLite user database (default: STATE_DIR/sfts.db)",
+         [](Config& c, const std::string&, const std::string& v) { c.service.database = v; }},
+        {"limits.handshake_timeout_ms", "10000", "deadline from accept to a completed TLS handshake",
+         [](Config& c, const std::string& k, const std::string& v) { c.limits.handshake_timeout_ms = parse_int(k, v, 100, 600000); }},
+        {"limits.login_timeout_ms", "30000", "deadline from handshake to a successful login",
+         [](Config& c, const std::string& k, const std::string& v) { c.limits.login_timeout_ms = parse_int(k, v, 100, 600000); }},
+        {"limits.idle_timeout_ms", "300000", "a session idle this long is closed",
+         [](Config& c, const std::string& k, const std::string& v) { c.limits.idle_timeout_ms = parse_int(k, v, 100, 86400000); }},
+        {"limits.frame_timeout_ms", "30000", "deadline to receive one whole frame once it started",
+         [](Config& c, const std::string& k, const std::string& v) { c.limits.frame_timeout_ms = parse_int(k, v, 100, 600000); }},
+        {"limits.max_file_gib", "64", "largest file accepted, in GiB",
+         [](Config& c, const std::string& k, const std::string& v) { c.limits.max_file_bytes = static_cast<long long>(parse_int(k, v, 1, 65536)) << 30; }},
+        {"limits.replay_window_s", "30", "accepted clock difference of a command's timestamp, in seconds",
+         [](Config& c, const std::string& k, const std::string& v) { c.limits.replay_window_s = parse_int(k, v, 1, 3600); }},
+        {"auth.scram_iterations", "600000", "PBKDF2 iterations of new password verifiers",
+         [](Config& c, const std::string& k, const std::string& v) { c.auth.scram_iterations = parse_int(k, v, 4096, 100000000); }},
+        {"auth.min_password_length", "8", "minimum password length in characters (NIST SP 800-63B)",
+         [](Config& c, const std::string& k, const std::string& v) { c.auth.min_password_length = parse_int(k, v, 8, 64); }},
+        {"auth.password_blocklist", "", "file of extra forbidden passwords, one per line",
+         [](Config& c, const std::string&, const std::string& v) { c.auth.password_blocklist = v; }},
+        {"auth.site_secret", "prompt", "the site-wide enrollment secret: file:PATH (0600), env:NAME, prompt, or none",
+         [](Config& c, const std::string& k, const std::string& v) {
+             if (v == "none") {
+                 c.auth.site_secret_enabled = false;
+                 return;
+             }
+             c.auth.site_secret_enabled = true;
+             try {
+                 c.auth.site_secret = hsm::SecretSource::parse(v);
+             } catch (const Error& e) {
+                 fail(Errc::invalid_argument, k + ": " + e.what());
+             }
+         }},
+        {"log.file", "", "log file (rotated daily, 10 kept); empty: standard error",
+         [](Config& c, const std::string&, const std::string& v) { c.log.file = v; }},
+        {"log.level", "information", "fatal, critical, error, warning, notice, information, debug or trace",
+         [](Config& c, const std::string& k, const std::string& v) {
+             static const std::set<std::string> levels = {"fatal", "critical", "error", "warning", "notice",
+                                                          "information", "debug", "trace"};
+             if (!levels.count(v)) fail(Errc::invalid_argument, k + ": unknown level '" + v + "'");
+             c.log.level = v;
+         }},
     };
     return opts;
 }
 
 }  // namespace
 
-std::string Config::defaults_ini() {
-    std::ostringstream o;
-    std::string section;
-    for (const auto& opt : options()) {
-        std::string key = opt.key;
-        auto dot = key.find('.');
-        std::string sec = key.substr(0, dot);
-        if (sec != section) {
-            o << (section.empty() ? "" : "\n") << "[" << sec << "]\n";
-            section = sec;
-        }
-        o << "; " << opt.help << "\n" << key.substr(dot + 1) << " = " << opt.default_value << "\n";
-    }
-    return o.str();
+std::string Config::defaults_ini() { return ini::defaults_file(options()); }
+
+namespace {
+
+void resolve_paths(Config& c) {
+    if (c.service.storage_dir.empty()) c.service.storage_dir = c.pki.state_dir + "/files";
+    if (c.service.database.empty()) c.service.database = c.pki.state_dir + "/sfts.db";
 }
+
+}  // namespace
 
 Config default_config() {
     Config c;
-    for (const auto& opt : options()) opt.apply(c, opt.key, opt.default_value);
+    ini::apply_defaults(c, options());
+    resolve_paths(c);
     return c;
 }
 
 Config load_config(const std::string& path) {
-    Config c = default_config();
+    Config c;
+    ini::apply_defaults(c, options());
     c.source_path = path;
-    std::string text = read_file(path, 1 << 20);
-    Poco::AutoPtr<Poco::Util::IniFileConfiguration> ini;
     try {
-        std::istringstream in(text);
-        ini = new Poco::Util::IniFileConfiguration(in);
-    } catch (const Poco::Exception& e) {
-        fail(Errc::invalid_argument, path + ": " + e.displayText());
+        ini::apply_file(c, options(), path);
+    } catch (const Error& e) {
+        // Name the file too when the option table's message names only the option.
+        std::string what = e.what();
+        if (what.rfind(path, 0) == 0) throw;
+        fail(e.kind(), path + ": " + what);
     }
-    std::map<std::string, const Option*> known;
-    for (const auto& opt : options()) known[opt.key] = &opt;
-    Poco::Util::AbstractConfiguration::Keys sections;
-    ini->keys(sections);
-    for (const auto& sec : sections) {
-        Poco::Util::AbstractConfiguration::Keys keys;
-        ini->keys(sec, keys);
-        if (keys.empty() && ini->has(sec)) fail(Errc::invalid_argument, path + ": option '" + sec + "' outside a section");
-        for (const auto& k : keys) {
-            std::string full = sec + "." + k;
-            auto it = known.find(full);
-            if (it == known.end()) fail(Errc::invalid_argument, path + ": unknown option '" + full + "'");
-            it->second->apply(c, full, ini->getString(full));
-        }
-    }
+    resolve_paths(c);
     return c;
 }
 

@@ -21,6 +21,7 @@ expect_exit() {  # expect_exit NAME CODE PATTERN COMMAND... : exit code and mess
 }
 
 demo=$work/demo
+export SFTS_FILE_PORT=0 SFTS_ENROLL_PORT=0  # the kernel picks free ports
 check "quickstart runs" "$src/scripts/quickstart.sh" --no-setup --build-dir "$bin" --demo-dir "$demo"
 check "quickstart made a CA" test -s "$demo/state/ca.crt"
 check "quickstart is idempotent" bash -c "'$src/scripts/quickstart.sh' --no-setup --build-dir '$bin' --demo-dir '$demo' > '$work/second'"

@@ -16,6 +16,25 @@ public:
 
     // Checks the message against the conversation state, then sends it.
     void send(const proto::Message& m, Deadline deadline);
+    // The same for a concrete message, without building a Message variant (no copy of a 1 MiB
+    // chunk, and messages holding a Secret need not be copied at all).
+    template <proto::WireMessage M>
+    void send(const M& m, Deadline deadline) {
+        proto::Bytes frame = proto::encode_message(m);
+        send_encoded(M::type, frame, deadline);
+    }
+    // Sends an already encoded frame of the given type; wipes it afterwards if it carries a secret.
+    void send_encoded(proto::MsgType type, proto::Bytes& frame, Deadline deadline) {
+        struct Wipe {
+            bool on;
+            proto::Bytes& f;
+            ~Wipe() {
+                if (on) proto::wipe(f);
+            }
+        } wipe{proto::carries_secret(type), frame};
+        session_.on_send(type);
+        stream_->write_all(frame, deadline);
+    }
 
     // The next message; Error(protocol) for malformed or out-of-order input, Error(io) when
     // the peer closed the connection (mid-frame or not), Error(timeout) at the deadline.
@@ -30,8 +49,11 @@ private:
     std::unique_ptr<TlsStream> stream_;
     proto::Session session_;
     proto::FrameDecoder decoder_;
+    proto::Message finish(proto::Frame& frame);
+
     std::vector<std::uint8_t> buffer_;  // bytes read but not yet fed to the decoder
-    std::size_t buffer_pos_ = 0;
+    std::size_t buffer_pos_ = 0;        // [buffer_pos_, buffer_end_) is not yet fed
+    std::size_t buffer_end_ = 0;
 };
 
 }  // namespace sfts::net

@@ -47,9 +47,11 @@ struct ClientTlsOptions {
     // Trust anchor. nullptr only for enrollment, when the client has no CA yet: the server is
     // then authenticated by the enrollment HMAC proof over its certificate's fingerprint.
     X509* ca_cert = nullptr;
-    EVP_PKEY* key = nullptr;  // client token key and certificate for 8443
+    EVP_PKEY* key = nullptr;  // client token key and certificate for 8443 (both or neither)
     X509* cert = nullptr;
-    std::string server_name;  // verified against the certificate (DNS name or IP address)
+    // Verified against the certificate (DNS name or IP address); required with ca_cert.
+    // DNS names are also sent as SNI.
+    std::string server_name;
 };
 
 class TlsContext {
@@ -70,6 +72,7 @@ public:
 
 private:
     TlsContext(SSL_CTX* ctx, bool server, std::string server_name);
+    friend class TlsStream;  // SSL_new under store_mutex_, so set_crl never races it
     SSL_CTX* ctx_;
     bool server_;
     std::string server_name_;
@@ -90,7 +93,8 @@ public:
     // OpenSSL's reason; a protocol version or cipher mismatch: protocol; deadline: timeout.
     void handshake(Deadline deadline);
 
-    // Up to buf.size() bytes; 0 at a clean end of stream (close_notify or EOF between records).
+    // Up to buf.size() bytes; 0 at a clean end of stream (the peer's close_notify). An EOF
+    // without close_notify (possible truncation) is Error(io) "connection closed".
     std::size_t read_some(std::span<std::uint8_t> buf, Deadline deadline);
     void write_all(std::span<const std::uint8_t> data, Deadline deadline);
 
@@ -107,11 +111,14 @@ public:
 
 private:
     void wait(int ssl_error, Deadline deadline, const char* what);
+    [[noreturn]] void fail_tls(int ssl_error, int sys_errno, const char* what);
 
     std::shared_ptr<TlsContext> ctx_;
     Poco::Net::StreamSocket socket_;
     SSL* ssl_ = nullptr;
+    std::string peer_;     // kept from the start: logs want it after close() too
     bool closed_ = false;
+    bool broken_ = false;  // a fatal TLS error happened: no close_notify may follow
 };
 
 }  // namespace sfts::net

@@ -9,9 +9,46 @@
 
 namespace sfts::server {
 
+struct ServiceConfig {
+    std::string listen = "0.0.0.0";    // address both services bind to
+    int file_port = 8443;              // mutual TLS file service (0: any free port)
+    int enroll_port = 8444;            // enrollment service (0: any free port)
+    int threads = 64;                  // connection worker threads
+    int max_connections = 256;         // queued + active connections before new ones are refused
+    std::string storage_dir;           // the files (default: state_dir/files)
+    std::string database;              // the user database (default: state_dir/sfts.db)
+    std::string ports_file;            // when set, "file=PORT enroll=PORT" is written once listening
+};
+
+struct LimitsConfig {
+    int handshake_timeout_ms = 10000;  // TCP accept to completed TLS handshake
+    int login_timeout_ms = 30000;      // handshake to successful login
+    int idle_timeout_ms = 300000;      // between commands
+    int frame_timeout_ms = 30000;      // to receive one whole frame once it started
+    long long max_file_bytes = 64LL << 30;
+    int replay_window_s = 30;          // accepted clock difference; nonces remembered this long
+};
+
+struct AuthConfig {
+    int scram_iterations = 600000;
+    int min_password_length = 8;
+    std::string password_blocklist;    // extra file of forbidden passwords, one per line
+    bool site_secret_enabled = true;   // false: enrollment only with one-time tokens
+    hsm::SecretSource site_secret = hsm::SecretSource::parse("prompt");
+};
+
+struct LogConfig {
+    std::string file;                  // empty: standard error
+    std::string level = "information"; // fatal, critical, error, warning, notice, information, debug
+};
+
 struct Config {
     pki::PkiConfig pki;
     hsm::SecretSource pin_source = hsm::SecretSource::parse("prompt");
+    ServiceConfig service;
+    LimitsConfig limits;
+    AuthConfig auth;
+    LogConfig log;
     std::string source_path;  // the file it came from, or empty for defaults
 
     // Every option with its default, as a commented INI file (docs and `sfts-admin config`).

@@ -1,0 +1,274 @@
+// sfts: the batch client. Secrets (PIN, password, enrollment secret) come from a no-echo
+// prompt, a file or an environment variable: never from argv.
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sfts/client/client.hpp"
+#include "sfts/error.hpp"
+#include "sfts/hsm/pin.hpp"
+#include "sfts/ossl.hpp"
+
+namespace {
+
+using namespace sfts;
+
+constexpr const char* kUsage = R"(usage: sfts [OPTIONS] COMMAND [ARGS]
+
+commands:
+  enroll --user NAME [--token-id ID] [--secret SRC]
+                         make a key in your token and get a certificate (site secret, or a
+                         one-time token from your administrator with --token-id)
+  ls                     list the files on the server
+  put FILE... [--as NAME] [--overwrite]
+                         upload files (signed with your token key)
+  get NAME... [-o DIR] [--overwrite]
+                         download files (verified before they appear)
+  rm NAME...             delete files on the server
+  passwd [--new-password SRC]
+                         change your password
+  help                   the commands your role may use
+  config                 print every configuration option with its default
+
+options:
+  --config FILE          configuration (default $SFTS_CONFIG or ~/.config/sfts/sfts.conf)
+  --server HOST          server name or address     --port N / --enroll-port N
+  --token URI            PKCS#11 URI of your token  --module PATH   PKCS#11 module
+  --pin SRC              where the token PIN comes from
+  --password SRC         where your password comes from
+  --dir DIR              where ca.crt and client.crt are kept
+  --progress / --quiet   force or suppress the progress line
+
+SRC is prompt (no echo; the default), file:PATH (mode 0600) or env:NAME.
+Exit status: 0 success, 1 usage, otherwise the error kind (see docs).
+)";
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct Args {
+    std::vector<std::string> pos;
+    std::map<std::string, std::string> opt;
+    std::map<std::string, bool> flag;
+};
+
+const std::map<std::string, bool> kOptions = {
+    {"--config", true},      {"--server", true},   {"--port", true},      {"--enroll-port", true},
+    {"--token", true},       {"--module", true},   {"--pin", true},       {"--password", true},
+    {"--dir", true},         {"--user", true},     {"--token-id", true},  {"--secret", true},
+    {"--as", true},          {"-o", true},         {"--new-password", true}, {"--overwrite", false},
+    {"--progress", false},   {"--quiet", false},   {"--help", false},
+};
+
+Args parse(int argc, char** argv) {
+    Args a;
+    for (int i = 1; i < argc; ++i) {
+        std::string s = argv[i];
+        if (s.size() > 1 && s[0] == '-') {
+            auto it = kOptions.find(s);
+            if (it == kOptions.end()) throw UsageError("unknown option " + s);
+            if (it->second) {
+                if (i + 1 >= argc) throw UsageError(s + " needs a value");
+                a.opt[s] = argv[++i];
+            } else {
+                a.flag[s] = true;
+            }
+        } else {
+            a.pos.push_back(s);
+        }
+    }
+    return a;
+}
+
+int port_arg(const std::string& name, const std::string& v) {
+    try {
+        int p = std::stoi(v);
+        if (p > 0 && p < 65536 && std::to_string(p) == v) return p;
+    } catch (const std::exception&) {
+    }
+    throw UsageError(name + " must be a port number");
+}
+
+client::ClientConfig config_for(const Args& a) {
+    auto path = a.opt.count("--config") ? a.opt.at("--config") : client::default_client_config_path();
+    if (a.opt.count("--config") && access(path.c_str(), R_OK) != 0) fail(Errc::not_found, "no configuration file " + path);
+    auto c = client::load_client_config(path);
+    if (a.opt.count("--server")) c.host = a.opt.at("--server");
+    if (a.opt.count("--port")) c.file_port = port_arg("--port", a.opt.at("--port"));
+    if (a.opt.count("--enroll-port")) c.enroll_port = port_arg("--enroll-port", a.opt.at("--enroll-port"));
+    if (a.opt.count("--token")) c.token = hsm::ObjectUri::parse(a.opt.at("--token"));
+    if (a.opt.count("--module")) c.module = a.opt.at("--module");
+    if (a.opt.count("--pin")) c.pin = hsm::SecretSource::parse(a.opt.at("--pin"));
+    if (a.opt.count("--password")) c.password = hsm::SecretSource::parse(a.opt.at("--password"));
+    if (a.opt.count("--dir")) c.dir = a.opt.at("--dir");
+    if (a.opt.count("--user")) c.user = a.opt.at("--user");
+    return c;
+}
+
+Secret new_password_from(const Args& a) {
+    if (a.opt.count("--new-password")) return hsm::read_secret(hsm::SecretSource::parse(a.opt.at("--new-password")), "");
+    auto first = hsm::prompt_hidden("New password: ");
+    auto again = hsm::prompt_hidden("Repeat new password: ");
+    if (first.view() != again.view()) fail(Errc::invalid_argument, "the two passwords differ");
+    return first;
+}
+
+class ProgressLine {
+public:
+    ProgressLine(bool enabled, std::string name) : enabled_(enabled), name_(std::move(name)), start_(std::time(nullptr)) {}
+    void operator()(std::uint64_t done, std::uint64_t total) {
+        if (!enabled_) return;
+        std::time_t now = std::time(nullptr);
+        if (now == last_ && done < total) return;
+        last_ = now;
+        double secs = std::max<double>(1.0, static_cast<double>(now - start_));
+        double rate = static_cast<double>(done) / secs;
+        int pct = total ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)) : 100;
+        double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0;
+        std::fprintf(stderr, "\r%s: %s / %s - %d%% - ETA %ds - %s/s   ", name_.c_str(), human(done).c_str(),
+                     human(total).c_str(), pct, static_cast<int>(eta), human(static_cast<std::uint64_t>(rate)).c_str());
+        if (done >= total) std::fputc('\n', stderr);
+    }
+
+private:
+    static std::string human(std::uint64_t n) {
+        const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+        double v = static_cast<double>(n);
+        int u = 0;
+        while (v >= 1024 && u < 4) {
+            v /= 1024;
+            ++u;
+        }
+        char buf[32];
+        std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+        return buf;
+    }
+    bool enabled_;
+    std::string name_;
+    std::time_t start_, last_ = 0;
+};
+
+std::string basename_of(const std::string& path) {
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+int run(const Args& a) {
+    if (a.flag.count("--help")) {
+        std::cout << kUsage;
+        return 0;
+    }
+    if (a.pos.empty()) throw UsageError("no command");
+    const std::string& cmd = a.pos[0];
+    if (cmd == "config") {
+        std::cout << client::client_config_defaults_ini();
+        return 0;
+    }
+    auto cfg = config_for(a);
+    auto pin = hsm::read_secret(cfg.pin, "PIN for token '" + cfg.token.to_string() + "': ");
+
+    if (cmd == "enroll") {
+        if (cfg.user.empty()) throw UsageError("enroll needs --user NAME (or user.name in the configuration)");
+        client::EnrollRequest req;
+        if (a.opt.count("--token-id")) {
+            req.kind = proto::SecretKind::enrollment_token;
+            req.token_id = a.opt.at("--token-id");
+        }
+        std::string src = a.opt.count("--secret") ? a.opt.at("--secret") : "prompt";
+        req.secret = hsm::read_secret(hsm::SecretSource::parse(src),
+                                      req.kind == proto::SecretKind::site_secret ? "Enrollment secret: " : "One-time token secret: ");
+        auto r = client::enroll(cfg, pin, req);
+        std::cout << r.summary;
+        return 0;
+    }
+
+    auto password = [&] { return hsm::read_secret(cfg.password, "Password: "); };
+    auto first_password = [&] {
+        std::cerr << "This account has no password yet: choose one (at least 8 characters).\n";
+        return new_password_from(a);
+    };
+    auto session = client::Session::connect(cfg, pin, password, first_password);
+    bool progress = a.flag.count("--progress") || (!a.flag.count("--quiet") && isatty(STDERR_FILENO));
+    bool overwrite = a.flag.count("--overwrite") > 0;
+    int rc = 0;
+    auto each = [&](const std::function<void(const std::string&)>& f) {
+        if (a.pos.size() < 2) throw UsageError(cmd + " needs at least one name");
+        for (std::size_t i = 1; i < a.pos.size(); ++i) {
+            try {
+                f(a.pos[i]);
+            } catch (const Error& e) {
+                std::cerr << "sfts: " << a.pos[i] << ": " << errc_name(e.kind()) << ": " << e.what() << "\n";
+                if (e.kind() == Errc::io || e.kind() == Errc::protocol || e.kind() == Errc::timeout) throw;
+                rc = exit_code(e.kind());
+            }
+        }
+    };
+
+    if (cmd == "ls") {
+        for (const auto& e : session->list()) {
+            char when[32];
+            std::time_t t = static_cast<std::time_t>(e.mtime_ms / 1000);
+            struct tm tm {};
+            gmtime_r(&t, &tm);
+            std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+            std::printf("%12llu  %s  %s  %-16s %s\n", static_cast<unsigned long long>(e.size), when,
+                        ossl::hex(e.sha256.data(), e.sha256.size()).c_str(), e.uploader.c_str(), e.name.c_str());
+        }
+    } else if (cmd == "put") {
+        if (a.opt.count("--as") && a.pos.size() != 2) throw UsageError("--as takes exactly one FILE");
+        each([&](const std::string& path) {
+            std::string name = a.opt.count("--as") ? a.opt.at("--as") : basename_of(path);
+            ProgressLine line(progress, name);
+            auto r = session->upload(path, name, overwrite, std::ref(line));
+            std::cout << "uploaded " << name << " (" << r.size << " bytes, sha256 " << ossl::hex(r.sha256.data(), 32)
+                      << ", receipt verified)\n";
+        });
+    } else if (cmd == "get") {
+        std::string dir = a.opt.count("-o") ? a.opt.at("-o") : ".";
+        each([&](const std::string& name) {
+            ProgressLine line(progress, name);
+            auto r = session->download(name, dir + "/" + name, overwrite, std::ref(line));
+            std::cout << "downloaded " << name << " (" << r.size << " bytes, sha256 " << ossl::hex(r.sha256.data(), 32)
+                      << ", signature verified)\n";
+        });
+    } else if (cmd == "rm") {
+        each([&](const std::string& name) {
+            session->remove(name);
+            std::cout << "deleted " << name << "\n";
+        });
+    } else if (cmd == "passwd") {
+        session->change_password(new_password_from(a));
+        std::cout << "password changed\n";
+    } else if (cmd == "help") {
+        std::cout << "commands your role allows on the server:";
+        for (const auto& c : session->help()) std::cout << " " << c;
+        std::cout << "\n";
+    } else {
+        throw UsageError("unknown command '" + cmd + "'");
+    }
+    session->close();
+    return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(parse(argc, argv));
+    } catch (const UsageError& e) {
+        std::cerr << "sfts: " << e.what() << "\n\n" << kUsage;
+        return 1;
+    } catch (const sfts::Error& e) {
+        std::cerr << "sfts: " << sfts::errc_name(e.kind()) << ": " << e.what() << "\n";
+        return sfts::exit_code(e.kind());
+    } catch (const std::exception& e) {
+        std::cerr << "sfts: internal error: " << e.what() << "\n";
+        return sfts::exit_code(sfts::Errc::internal);
+    }
+}

@@ -1,0 +1,99 @@
+// The client library: enrollment, login and every file command, shared by the batch CLI and
+// the terminal UI (one implementation of the protocol). Keys stay in the user's token.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sfts/hsm/pin.hpp"
+#include "sfts/hsm/uri.hpp"
+#include "sfts/ossl.hpp"
+#include "sfts/protocol/messages_commands.hpp"
+#include "sfts/protocol/messages_enroll.hpp"
+#include "sfts/protocol/messages_transfer.hpp"
+#include "sfts/secret.hpp"
+
+namespace sfts::client {
+
+struct ClientConfig {
+    std::string host = "127.0.0.1";
+    int file_port = 8443;
+    int enroll_port = 8444;
+    std::string module;                    // PKCS#11 module (default SoftHSM2)
+    hsm::ObjectUri token;                  // the user's token (pkcs11:token=...)
+    std::string key_label = "sfts-client"; // key pair and certificate label in the token
+    hsm::SecretSource pin = hsm::SecretSource::parse("prompt");
+    hsm::SecretSource password = hsm::SecretSource::parse("prompt");
+    std::string user;                      // for enrollment; later read from the certificate
+    std::string dir;                       // ca.crt and client.crt live here
+    int timeout_ms = 30000;
+
+    std::string ca_path() const { return dir + "/ca.crt"; }
+    std::string cert_path() const { return dir + "/client.crt"; }
+};
+
+// Defaults, then the INI file at path (if it exists; unknown options are errors naming them).
+ClientConfig load_client_config(const std::string& path);
+std::string default_client_config_path();  // $SFTS_CONFIG or ~/.config/sfts/sfts.conf
+std::string client_config_defaults_ini();
+
+struct EnrollRequest {
+    proto::SecretKind kind = proto::SecretKind::site_secret;
+    std::string token_id;  // for a one-time token
+    Secret secret;         // the site secret or the one-time token's secret
+};
+
+struct Enrolled {
+    ossl::X509Ptr cert;
+    ossl::X509Ptr ca;
+    std::string summary;
+};
+
+// Makes (or reuses) the key pair inside the token, sends a CSR signed by it, authenticates with
+// the HMAC challenge-response and authenticates the server's answer before storing anything.
+Enrolled enroll(const ClientConfig& cfg, const Secret& pin, const EnrollRequest& req);
+
+using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
+using SecretPrompt = std::function<Secret()>;
+
+struct TransferResult {
+    std::string name;
+    std::uint64_t size = 0;
+    proto::Sha256 sha256{};
+};
+
+class Session {
+public:
+    // Connects to the file service with the token key and certificate, then logs in. If the
+    // account has no password yet, new_password() supplies the first one.
+    static std::unique_ptr<Session> connect(const ClientConfig& cfg, const Secret& pin, const SecretPrompt& password,
+                                            const SecretPrompt& new_password);
+    ~Session();
+
+    const std::string& user() const;
+    std::string certificate_summary() const;  // subject, serial, expiry
+
+    std::vector<proto::ListEntry> list();
+    std::vector<std::string> help();
+    // Streams the file; returns after the server's signed receipt is verified.
+    TransferResult upload(const std::string& local_path, const std::string& remote_name, bool overwrite,
+                          const Progress& progress = {});
+    // Writes dest_path only after size, SHA-256 and the server's signature check out.
+    TransferResult download(const std::string& remote_name, const std::string& dest_path, bool overwrite,
+                            const Progress& progress = {});
+    void remove(const std::string& remote_name);
+    void change_password(const Secret& new_password);
+    void close();  // exit
+
+    struct Impl;
+
+private:
+    explicit Session(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sfts::client

@@ -1,0 +1,32 @@
+// Shared by enrollment and the file session: a TLS channel to the server, and replies that
+// become errors.
+#pragma once
+
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+
+#include <variant>
+
+#include "sfts/client/client.hpp"
+#include "sfts/error.hpp"
+#include "sfts/net/channel.hpp"
+
+namespace sfts::client {
+
+inline net::Deadline step_deadline(const ClientConfig& cfg) {
+    return net::deadline_in(std::chrono::milliseconds(cfg.timeout_ms));
+}
+
+std::unique_ptr<net::Channel> open_channel(const ClientConfig& cfg, int port, std::shared_ptr<net::TlsContext> tls,
+                                           proto::Service service);
+
+// The server's error_reply as an Error of its kind; anything else unexpected is a protocol error.
+[[noreturn]] void fail_reply(const proto::Message& m);
+
+template <typename M>
+M expect_reply(proto::Message m) {
+    if (auto* p = std::get_if<M>(&m)) return std::move(*p);
+    fail_reply(m);
+}
+
+}  // namespace sfts::client

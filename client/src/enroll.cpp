@@ -1,0 +1,113 @@
+// Enrollment, client side (docs/protocol.md section 8). Nothing is stored until the server's
+// HMAC proof over the transcript, the certificates and the TLS certificate we saw checks out.
+#include <sstream>
+
+#include "connect.hpp"
+#include "sfts/auth/hmac.hpp"
+#include "sfts/files.hpp"
+#include "sfts/hsm/key_provider.hpp"
+#include "sfts/hsm/token.hpp"
+#include "sfts/pki/x509.hpp"
+#include "sfts/protocol/transcript.hpp"
+
+namespace sfts::client {
+
+namespace {
+
+std::span<const std::uint8_t> bytes_of(const Secret& s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.c_str()), s.size()};
+}
+
+}  // namespace
+
+Enrolled enroll(const ClientConfig& cfg, const Secret& pin, const EnrollRequest& req) {
+    if (!pki::valid_username(cfg.user))
+        fail(Errc::invalid_argument, "user name must be 1-64 of a-z 0-9 . _ - starting with a letter or digit");
+    if (req.secret.empty()) fail(Errc::invalid_argument, "empty enrollment secret");
+
+    // The key pair lives in the token; an existing one is reused (a renewed certificate for the
+    // same key), otherwise one is generated there.
+    auto& provider = hsm::KeyProvider::for_module(cfg.module);
+    hsm::Token token(provider.module(), cfg.token);
+    bool generated = false;
+    {
+        auto session = token.open(true, &pin);
+        if (!session.find_key(cfg.key_label)) {
+            session.generate_rsa(cfg.key_label, 3072);
+            generated = true;
+        }
+    }
+    auto key = provider.private_key(cfg.token.with_object(cfg.key_label), pin);
+    auto csr = pki::make_csr(key.get(), cfg.user);
+    int n = i2d_X509_REQ(csr.get(), nullptr);
+    proto::Bytes csr_der(static_cast<std::size_t>(n));
+    unsigned char* p = csr_der.data();
+    i2d_X509_REQ(csr.get(), &p);
+
+    // No CA yet: the TLS certificate is taken as seen and authenticated below by the proof.
+    net::ClientTlsOptions topts;
+    topts.server_name = cfg.host;
+    auto ch = open_channel(cfg, cfg.enroll_port, net::TlsContext::client(topts), proto::Service::enroll);
+    auto server_tls_cert = ch->tls().peer_certificate();
+    if (!server_tls_cert) fail(Errc::protocol, "the server sent no certificate");
+    auto tls_fp_v = pki::fingerprint(server_tls_cert.get());
+    proto::Sha256 tls_fp{};
+    std::copy(tls_fp_v.begin(), tls_fp_v.end(), tls_fp.begin());
+
+    auto hello = expect_reply<proto::ServerHello>(ch->receive(step_deadline(cfg)));
+    if (hello.version != proto::protocol_version) fail(Errc::protocol, "server speaks another protocol version");
+    proto::EnrollStart start;
+    start.secret_kind = req.kind;
+    start.token_id = req.token_id;
+    start.user = cfg.user;
+    auto cn = auth::random_bytes(start.client_nonce.size());
+    std::copy(cn.begin(), cn.end(), start.client_nonce.begin());
+    ch->send(start, step_deadline(cfg));
+    auto challenge = expect_reply<proto::EnrollChallenge>(ch->receive(step_deadline(cfg)));
+
+    proto::EnrollCsr csr_msg;
+    csr_msg.csr_der = csr_der;
+    csr_msg.client_proof = auth::hmac_sha256(bytes_of(req.secret), proto::enroll_client_transcript(start, challenge, csr_der));
+    ch->send(csr_msg, step_deadline(cfg));
+    auto result = expect_reply<proto::EnrollResult>(ch->receive(step_deadline(cfg)));
+
+    auto expected = auth::hmac_sha256(
+        bytes_of(req.secret), proto::enroll_server_transcript(start, challenge, csr_msg, result.ca_cert_der, result.cert_der, tls_fp));
+    if (!auth::equal_constant_time(expected, result.server_proof))
+        fail(Errc::auth_failed, "the server could not prove it knows the enrollment secret: not storing its CA (possible interception)");
+
+    auto ca = ossl::x509_from_der(result.ca_cert_der.data(), result.ca_cert_der.size());
+    auto cert = ossl::x509_from_der(result.cert_der.data(), result.cert_der.size());
+    // The certificate must be ours (our key, our name) and chain to the CA that also vouches for
+    // the TLS certificate we talked to.
+    if (X509_check_private_key(cert.get(), key.get()) != 1) {
+        ossl::drain_errors();
+        fail(Errc::integrity, "the issued certificate is not for the key in the token");
+    }
+    if (ossl::common_name(X509_get_subject_name(cert.get())) != cfg.user)
+        fail(Errc::integrity, "the issued certificate names another user");
+    pki::verify_certificate(cert.get(), ca.get());
+    pki::verify_certificate(server_tls_cert.get(), ca.get(), {pki::Purpose::server, nullptr, {}});
+
+    make_dirs(cfg.dir, 0700);
+    write_file_atomic(cfg.ca_path(), ossl::to_pem(ca.get()), 0644);
+    write_file_atomic(cfg.cert_path(), ossl::to_pem(cert.get()), 0644);
+    {
+        auto session = token.open(true, &pin);
+        auto handle = session.find_key(cfg.key_label);
+        session.store_certificate(cert.get(), cfg.key_label, handle->id, true);
+    }
+    try {
+        ch->tls().close(step_deadline(cfg));
+    } catch (const Error&) {  // the certificate is stored; a lost close_notify changes nothing
+    }
+
+    std::ostringstream o;
+    o << "enrolled '" << cfg.user << "': certificate " << ossl::serial_hex(cert.get()) << " ("
+      << (generated ? "new" : "existing") << " RSA-3072 key '" << cfg.key_label << "' in token '" << token.label()
+      << "')\n  certificate  " << cfg.cert_path() << "\n  CA           " << cfg.ca_path() << "  SHA-256 "
+      << ossl::hex(pki::fingerprint(ca.get())) << "\n";
+    return {std::move(cert), std::move(ca), o.str()};
+}
+
+}  // namespace sfts::client

@@ -1,0 +1,296 @@
+// The file service, client side: login (SCRAM bound to the TLS session) and the commands.
+// Every command carries a fresh timestamp and nonce; every transfer is verified end to end.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <sstream>
+
+#include "connect.hpp"
+#include "sfts/auth/hmac.hpp"
+#include "sfts/auth/scram.hpp"
+#include "sfts/files.hpp"
+#include "sfts/hsm/key_provider.hpp"
+#include "sfts/pki/pss.hpp"
+#include "sfts/protocol/records.hpp"
+
+namespace sfts::client {
+
+namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+class Fd {
+public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+std::string dir_of(const std::string& path) {
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+}  // namespace
+
+struct Session::Impl {
+    ClientConfig cfg;
+    std::unique_ptr<net::Channel> ch;
+    ossl::EvpPkeyPtr key;
+    ossl::X509Ptr cert;
+    ossl::EvpPkeyPtr server_key;  // the TLS peer's public key: signs receipts and download headers
+    std::string user;
+    std::vector<std::uint8_t> salted_password;
+    std::uint64_t next_id = 1;
+
+    ~Impl() {
+        if (!salted_password.empty()) OPENSSL_cleanse(salted_password.data(), salted_password.size());
+    }
+
+    net::Deadline deadline() const { return step_deadline(cfg); }
+
+    proto::CommandHeader header() {
+        proto::CommandHeader h;
+        h.request_id = next_id++;
+        h.timestamp_ms = now_ms();
+        auto n = auth::random_bytes(h.nonce.size());
+        std::copy(n.begin(), n.end(), h.nonce.begin());
+        return h;
+    }
+
+    proto::Message receive() { return ch->receive(deadline()); }
+
+    void expect_ok() { expect_reply<proto::OkReply>(receive()); }
+
+    void login(const SecretPrompt& password, const SecretPrompt& new_password) {
+        auto hello = expect_reply<proto::ServerHello>(receive());
+        if (hello.version != proto::protocol_version) fail(Errc::protocol, "server speaks another protocol version");
+        Secret pw;
+        if (hello.initial_password_required) {
+            pw = new_password();
+            ch->send(proto::SetInitialPassword{pw.clone()}, deadline());
+            expect_ok();
+        } else {
+            pw = password();
+        }
+        auth::ScramClient scram(user, pw, ch->tls().channel_binding());
+        pw.wipe();
+        ch->send(proto::ScramClientFirst{scram.mechanism(), scram.client_first()}, deadline());
+        auto first = expect_reply<proto::ScramServerFirst>(receive());
+        ch->send(proto::ScramClientFinal{scram.client_final(first.sasl)}, deadline());
+        auto final_msg = expect_reply<proto::ScramServerFinal>(receive());
+        scram.verify_server_final(final_msg.sasl);
+        salted_password = scram.salted_password();
+    }
+};
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+std::unique_ptr<Session> Session::connect(const ClientConfig& cfg, const Secret& pin, const SecretPrompt& password,
+                                          const SecretPrompt& new_password) {
+    auto impl = std::make_unique<Impl>();
+    impl->cfg = cfg;
+    if (!file_exists(cfg.cert_path()) || !file_exists(cfg.ca_path()))
+        fail(Errc::not_found, "not enrolled: no " + cfg.cert_path() + " or " + cfg.ca_path() + " (run 'sfts enroll')");
+    impl->cert = ossl::x509_from_pem(read_file(cfg.cert_path()));
+    auto ca = ossl::x509_from_pem(read_file(cfg.ca_path()));
+    impl->user = ossl::common_name(X509_get_subject_name(impl->cert.get()));
+    impl->key = hsm::KeyProvider::for_module(cfg.module).private_key(cfg.token.with_object(cfg.key_label), pin);
+    if (X509_check_private_key(impl->cert.get(), impl->key.get()) != 1) {
+        ossl::drain_errors();
+        fail(Errc::integrity, cfg.cert_path() + " is not the certificate of key '" + cfg.key_label + "' in the token");
+    }
+    net::ClientTlsOptions topts{ca.get(), impl->key.get(), impl->cert.get(), cfg.host};
+    impl->ch = open_channel(cfg, cfg.file_port, net::TlsContext::client(topts), proto::Service::file);
+    auto server_cert = impl->ch->tls().peer_certificate();
+    impl->server_key.reset(X509_get_pubkey(server_cert.get()));
+    impl->login(password, new_password);
+    return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+const std::string& Session::user() const { return impl_->user; }
+
+std::string Session::certificate_summary() const {
+    std::ostringstream o;
+    const ASN1_TIME* na = X509_get0_notAfter(impl_->cert.get());
+    struct tm tm {};
+    ASN1_TIME_to_tm(na, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    o << "CN=" << impl_->user << ", serial " << ossl::serial_hex(impl_->cert.get()) << ", expires " << buf;
+    return o.str();
+}
+
+std::vector<proto::ListEntry> Session::list() {
+    std::vector<proto::ListEntry> all;
+    std::string cursor;
+    do {
+        impl_->ch->send(proto::ListRequest{impl_->header(), cursor}, impl_->deadline());
+        auto page = expect_reply<proto::ListPage>(impl_->receive());
+        for (auto& e : page.entries) all.push_back(std::move(e));
+        cursor = page.next_cursor;
+    } while (!cursor.empty());
+    return all;
+}
+
+std::vector<std::string> Session::help() {
+    impl_->ch->send(proto::HelpRequest{impl_->header()}, impl_->deadline());
+    return expect_reply<proto::HelpReply>(impl_->receive()).commands;
+}
+
+void Session::remove(const std::string& name) {
+    impl_->ch->send(proto::DeleteRequest{impl_->header(), name}, impl_->deadline());
+    impl_->expect_ok();
+}
+
+void Session::change_password(const Secret& new_password) {
+    proto::UpdatePassword u;
+    u.header = impl_->header();
+    u.old_proof = auth::password_change_proof(impl_->salted_password, proto::update_password_record(impl_->user, u.header));
+    u.new_password = new_password.clone();
+    impl_->ch->send(u, impl_->deadline());
+    impl_->expect_ok();
+}
+
+void Session::close() {
+    if (!impl_->ch) return;
+    impl_->ch->send(proto::ExitRequest{impl_->header()}, impl_->deadline());
+    impl_->expect_ok();
+    impl_->ch->tls().close(impl_->deadline());
+    impl_->ch.reset();
+}
+
+TransferResult Session::upload(const std::string& local_path, const std::string& remote_name, bool overwrite,
+                               const Progress& progress) {
+    Fd fd(::open(local_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) fail(errno == ENOENT ? Errc::not_found : Errc::io, "cannot open " + local_path + ": " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) fail(Errc::invalid_argument, local_path + " is not a regular file");
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    auto size = static_cast<std::uint64_t>(st.st_size);
+
+    proto::UploadBegin begin{impl_->header(), remote_name, size, overwrite};
+    impl_->ch->send(begin, impl_->deadline());
+    impl_->expect_ok();
+
+    ossl::EvpMdCtxPtr md(EVP_MD_CTX_new());
+    ossl::check(EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr), "EVP_DigestInit_ex");
+    proto::UploadChunk chunk;
+    std::uint64_t sent = 0;
+    auto abort = [&](Errc kind, const std::string& why) {
+        impl_->ch->send(proto::TransferAbort{impl_->header()}, impl_->deadline());
+        expect_reply<proto::OkReply>(impl_->receive());
+        fail(kind, why);
+    };
+    while (sent < size) {
+        chunk.data.resize(static_cast<std::size_t>(std::min<std::uint64_t>(size - sent, proto::max_chunk)));
+        ssize_t n = ::read(fd.get(), chunk.data.data(), chunk.data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) abort(Errc::io, "reading " + local_path + ": " + std::strerror(errno));
+        if (n == 0) abort(Errc::integrity, local_path + " shrank while being uploaded; upload cancelled");
+        chunk.data.resize(static_cast<std::size_t>(n));
+        ossl::check(EVP_DigestUpdate(md.get(), chunk.data.data(), chunk.data.size()), "EVP_DigestUpdate");
+        impl_->ch->send(chunk, impl_->deadline());
+        sent += static_cast<std::uint64_t>(n);
+        if (progress) progress(sent, size);
+    }
+    proto::UploadEnd end;
+    unsigned int len = 0;
+    ossl::check(EVP_DigestFinal_ex(md.get(), end.sha256.data(), &len), "EVP_DigestFinal_ex");
+    end.signature = pki::pss_sign(impl_->key.get(), proto::upload_record(impl_->user, begin, end.sha256));
+    impl_->ch->send(end, impl_->deadline());
+    auto receipt = expect_reply<proto::UploadReceipt>(impl_->receive());
+    // The receipt must vouch for exactly what we sent and signed.
+    if (receipt.user != impl_->user || receipt.filename != remote_name || receipt.size != size ||
+        receipt.sha256 != end.sha256 || receipt.nonce != begin.header.nonce ||
+        receipt.timestamp_ms != begin.header.timestamp_ms)
+        fail(Errc::integrity, "the server's receipt does not match the upload");
+    if (!pki::pss_verify(impl_->server_key.get(), proto::receipt_record(receipt, end.signature), receipt.server_signature))
+        fail(Errc::integrity, "the server's receipt signature does not verify");
+    return {remote_name, size, end.sha256};
+}
+
+TransferResult Session::download(const std::string& remote_name, const std::string& dest_path, bool overwrite,
+                                 const Progress& progress) {
+    if (!overwrite && file_exists(dest_path)) fail(Errc::already_exists, dest_path + " exists (use --overwrite)");
+    proto::DownloadRequest req{impl_->header(), remote_name};
+    impl_->ch->send(req, impl_->deadline());
+    auto h = expect_reply<proto::DownloadHeader>(impl_->receive());
+    bool header_ok = h.filename == remote_name && h.nonce == req.header.nonce && h.request_id == req.header.request_id &&
+                     pki::pss_verify(impl_->server_key.get(), proto::download_record(h), h.server_signature);
+
+    // Into a private temporary file beside the destination; renamed only once verified.
+    std::string dir = dir_of(dest_path);
+    auto rnd = ossl::hex(auth::random_bytes(6));
+    std::string tmp = dir + "/.sfts-part-" + rnd;
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (fd.get() < 0) fail(Errc::io, "cannot create " + tmp + ": " + std::strerror(errno));
+    struct Cleanup {
+        std::string path;
+        ~Cleanup() { ::unlink(path.c_str()); }
+    } cleanup{tmp};
+
+    ossl::EvpMdCtxPtr md(EVP_MD_CTX_new());
+    ossl::check(EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr), "EVP_DigestInit_ex");
+    std::uint64_t got = 0;
+    std::string write_error;
+    for (;;) {
+        proto::Message m = impl_->receive();
+        if (auto* c = std::get_if<proto::DownloadChunk>(&m)) {
+            got += c->data.size();
+            ossl::check(EVP_DigestUpdate(md.get(), c->data.data(), c->data.size()), "EVP_DigestUpdate");
+            const std::uint8_t* p = c->data.data();
+            std::size_t left = c->data.size();
+            while (left > 0 && write_error.empty()) {
+                ssize_t n = ::write(fd.get(), p, left);
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0) write_error = std::strerror(errno);
+                else {
+                    p += n;
+                    left -= static_cast<std::size_t>(n);
+                }
+            }
+            if (progress) progress(got, h.size);
+            continue;
+        }
+        expect_reply<proto::DownloadEnd>(std::move(m));
+        break;
+    }
+    if (!write_error.empty()) fail(Errc::io, "writing " + tmp + ": " + write_error + "; download dropped");
+    proto::Sha256 digest{};
+    unsigned int len = 0;
+    ossl::check(EVP_DigestFinal_ex(md.get(), digest.data(), &len), "EVP_DigestFinal_ex");
+    if (!header_ok) fail(Errc::integrity, "'" + remote_name + "': the server's signature does not verify; download dropped");
+    if (got != h.size) fail(Errc::integrity, "'" + remote_name + "': size mismatch; download dropped");
+    if (digest != h.sha256) fail(Errc::integrity, "'" + remote_name + "': SHA-256 mismatch (damaged in storage or transit); download dropped");
+    if (::fsync(fd.get()) != 0) fail(Errc::io, "cannot sync " + tmp);
+    if (overwrite) {
+        if (::rename(tmp.c_str(), dest_path.c_str()) != 0) fail(Errc::io, "cannot rename to " + dest_path + ": " + std::strerror(errno));
+    } else {
+        // link() refuses an existing name atomically: nothing is ever overwritten by surprise.
+        if (::link(tmp.c_str(), dest_path.c_str()) != 0)
+            fail(errno == EEXIST ? Errc::already_exists : Errc::io, "cannot create " + dest_path + ": " + std::strerror(errno));
+    }
+    // The temporary name goes either way (after rename() it is already gone); then make the
+    // new directory entry durable.
+    Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dfd.get() >= 0) ::fsync(dfd.get());
+    return {remote_name, h.size, digest};
+}
+
+}  // namespace sfts::client

@@ -1,0 +1,72 @@
+#include "sfts/net/channel.hpp"
+
+#include <openssl/crypto.h>
+
+#include <string>
+
+namespace sfts::net {
+
+namespace {
+
+// 64 KiB per read: several TLS records at once (read-ahead), a fraction of a 1 MiB chunk.
+constexpr std::size_t kReadSize = 64 * 1024;
+
+// Wipes a received frame that held a password on every path out, exceptions included.
+struct SecretGuard {
+    bool active;
+    proto::Bytes& frame;
+    ~SecretGuard() {
+        if (active) proto::wipe(frame);
+    }
+};
+
+}  // namespace
+
+Channel::Channel(std::unique_ptr<TlsStream> stream, proto::Side self, proto::Service service)
+    : stream_(std::move(stream)), session_(self, service), buffer_(kReadSize) {
+    SFTS_INVARIANT(stream_ != nullptr);
+}
+
+void Channel::send(const proto::Message& m, Deadline deadline) {
+    // Encode before the state moves on: a message that cannot be encoded (invalid_argument,
+    // limit_exceeded) left nothing on the wire, so the conversation state must not change.
+    proto::Bytes frame = proto::encode_message(m);
+    send_encoded(proto::type_of(m), frame, deadline);
+}
+
+proto::Message Channel::receive(Deadline deadline) {
+    for (;;) {
+        while (buffer_pos_ < buffer_end_) {
+            const proto::ByteView pending(buffer_.data() + buffer_pos_, buffer_end_ - buffer_pos_);
+            buffer_pos_ += decoder_.feed(pending);  // limit_exceeded here, before any body byte
+            if (auto frame = decoder_.next()) return finish(*frame);
+        }
+        // One deadline for every read of this message: a peer dripping bytes cannot keep the
+        // connection (and its worker) forever.
+        const std::size_t n = stream_->read_some(buffer_, deadline);
+        if (n == 0) {
+            fail(Errc::io, decoder_.mid_frame() ? "connection closed by peer mid-frame (" +
+                                                      std::to_string(decoder_.buffered()) + " bytes of it received)"
+                                                : std::string("connection closed by peer"));
+        }
+        buffer_pos_ = 0;
+        buffer_end_ = n;
+    }
+}
+
+proto::Message Channel::finish(proto::Frame& frame) {
+    const proto::MsgType type = frame.type;
+    const bool secret = proto::carries_secret(type);
+    SecretGuard guard{secret, frame.body};
+    if (secret) {
+        // The password also passed through our read buffer: wipe what this and earlier frames
+        // used, keeping only bytes not yet fed (they belong to the next frame).
+        OPENSSL_cleanse(buffer_.data(), buffer_pos_);
+        OPENSSL_cleanse(buffer_.data() + buffer_end_, buffer_.size() - buffer_end_);
+    }
+    proto::Message m = proto::decode_message(frame);
+    session_.on_receive(type);
+    return m;
+}
+
+}  // namespace sfts::net

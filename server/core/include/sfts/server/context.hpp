@@ -1,0 +1,67 @@
+// Everything a connection handler needs, built once before the first connection is accepted:
+// token keys are loaded here, before worker threads exist (libp11's first login and key
+// enumeration are not thread-safe).
+#pragma once
+
+#include <Poco/Logger.h>
+#include <Poco/Net/StreamSocket.h>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sfts/auth/password_policy.hpp"
+#include "sfts/db/database.hpp"
+#include "sfts/net/tls.hpp"
+#include "sfts/ossl.hpp"
+#include "sfts/pki/authority.hpp"
+#include "sfts/secret.hpp"
+#include "sfts/server/config.hpp"
+#include "sfts/server/replay.hpp"
+#include "sfts/storage/file_store.hpp"
+
+namespace sfts::server {
+
+struct ServerContext {
+    Config cfg;
+    std::unique_ptr<db::Database> db;
+    std::unique_ptr<storage::FileStore> store;
+
+    // The CA: issuing and revoking is serialised (the registry's session is not shared).
+    std::unique_ptr<pki::Authority> authority;
+    std::mutex authority_mutex;
+
+    ossl::X509Ptr ca_cert;
+    std::vector<std::uint8_t> ca_der;
+    ossl::EvpPkeyPtr server_key;  // in the token
+    ossl::X509Ptr server_cert;
+    std::vector<std::uint8_t> server_cert_sha256;
+
+    std::shared_ptr<net::TlsContext> file_tls;    // 8443: client certificate required
+    std::shared_ptr<net::TlsContext> enroll_tls;  // 8444: server authentication only
+
+    std::unique_ptr<ReplayGuard> replay;
+    std::unique_ptr<auth::PasswordPolicy> policy;
+    std::optional<Secret> site_secret;       // none: enrollment by one-time token only
+    std::vector<std::uint8_t> decoy_key;     // makes unknown users look like wrong passwords
+    WallClock clock = system_now_ms;
+    Poco::Logger* log = nullptr;
+
+    // Re-reads crl.pem and hands it to the file service's TLS context.
+    void reload_crl();
+};
+
+// Opens the token, loads the keys, the database and the storage directory.
+std::unique_ptr<ServerContext> make_context(const Config& cfg, const Secret& pin, std::optional<Secret> site_secret,
+                                            Poco::Logger& log);
+
+// One connection each; they return when it is closed and never throw.
+void serve_enrollment(ServerContext& ctx, Poco::Net::StreamSocket socket);
+void serve_file_session(ServerContext& ctx, Poco::Net::StreamSocket socket);
+
+// Peer-supplied text made safe for a log line: control characters escaped, at most 128 bytes.
+std::string loggable(std::string_view peer_text);
+
+}  // namespace sfts::server

@@ -1,0 +1,78 @@
+#include "sfts/server/context.hpp"
+
+#include "sfts/auth/hmac.hpp"
+#include "sfts/error.hpp"
+#include "sfts/files.hpp"
+#include "sfts/hsm/key_provider.hpp"
+#include "sfts/pki/x509.hpp"
+
+namespace sfts::server {
+
+std::string loggable(std::string_view text) {
+    std::string out;
+    for (unsigned char c : text.substr(0, 128)) {
+        if (c < 0x20 || c == 0x7f || c == '\\' || c == '"') {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else {
+            out.push_back(static_cast<char>(c));
+        }
+    }
+    if (text.size() > 128) out += "...";
+    return out;
+}
+
+void ServerContext::reload_crl() {
+    auto crl = ossl::crl_from_pem(read_file(cfg.pki.crl_path()));
+    file_tls->set_crl(crl.get());
+}
+
+std::unique_ptr<ServerContext> make_context(const Config& cfg, const Secret& pin, std::optional<Secret> site_secret,
+                                            Poco::Logger& log) {
+    auto ctx = std::make_unique<ServerContext>();
+    ctx->cfg = cfg;
+    ctx->log = &log;
+    ctx->site_secret = std::move(site_secret);
+
+    // Keys first, in this thread, before any worker exists.
+    ctx->authority = std::make_unique<pki::Authority>(cfg.pki, pin);
+    ctx->ca_cert = ossl::x509_from_pem(read_file(cfg.pki.ca_cert_path()));
+    ctx->ca_der = ossl::to_der(ctx->ca_cert.get());
+    ctx->server_cert = ossl::x509_from_pem(read_file(cfg.pki.server_cert_path()));
+    ctx->server_cert_sha256 = pki::fingerprint(ctx->server_cert.get());
+    ctx->server_key = hsm::KeyProvider::for_module(cfg.pki.module_path)
+                          .private_key(cfg.pki.token.with_object(cfg.pki.server_label), pin);
+    if (X509_check_private_key(ctx->server_cert.get(), ctx->server_key.get()) != 1) {
+        ossl::drain_errors();
+        fail(Errc::integrity, cfg.pki.server_cert_path() + " does not match the server key '" + cfg.pki.server_label +
+                                  "' in the token");
+    }
+
+    auto crl = ossl::crl_from_pem(read_file(cfg.pki.crl_path()));
+    net::ServerTlsOptions file_opts{ctx->server_key.get(), ctx->server_cert.get(), ctx->ca_cert.get(), true, crl.get()};
+    ctx->file_tls = net::TlsContext::server(file_opts);
+    net::ServerTlsOptions enroll_opts{ctx->server_key.get(), ctx->server_cert.get(), ctx->ca_cert.get(), false, nullptr};
+    ctx->enroll_tls = net::TlsContext::server(enroll_opts);
+
+    ctx->db = db::Database::open_sqlite(cfg.service.database);
+    ctx->store = std::make_unique<storage::FileStore>(cfg.service.storage_dir);
+    ctx->replay = std::make_unique<ReplayGuard>(std::chrono::seconds(cfg.limits.replay_window_s));
+    auth::PasswordPolicyOptions popts;
+    popts.min_length = static_cast<std::size_t>(cfg.auth.min_password_length);
+    popts.blocklist_file = cfg.auth.password_blocklist;
+    ctx->policy = std::make_unique<auth::PasswordPolicy>(popts);
+    // Persisted, so an unknown user's fake salt stays the same across restarts too: a salt that
+    // changed after a restart would tell an attacker the account does not exist.
+    std::string decoy_path = cfg.pki.state_dir + "/decoy.key";
+    if (!file_exists(decoy_path)) {
+        auto fresh = auth::random_bytes(32);
+        write_file_atomic(decoy_path, std::string(fresh.begin(), fresh.end()), 0600);
+    }
+    std::string decoy = read_file(decoy_path, 64);
+    if (decoy.size() != 32) fail(Errc::integrity, decoy_path + " is damaged: expected 32 bytes");
+    ctx->decoy_key.assign(decoy.begin(), decoy.end());
+    return ctx;
+}
+
+}  // namespace sfts::server

@@ -1,0 +1,170 @@
+// Enrollment (TCP 8444): CSR in, certificate out, both directions authenticated by an HMAC over
+// the whole transcript (docs/protocol.md section 8). The client has no CA yet, so the server's
+// proof, which covers the TLS certificate the client saw, is what authenticates the server.
+#include <Poco/Logger.h>
+
+#include <variant>
+
+#include "sfts/auth/hmac.hpp"
+#include "sfts/error.hpp"
+#include "sfts/net/channel.hpp"
+#include "sfts/pki/x509.hpp"
+#include "sfts/protocol/transcript.hpp"
+#include "sfts/server/context.hpp"
+
+namespace sfts::server {
+
+namespace {
+
+template <typename M>
+M expect(proto::Message m) {
+    if (auto* p = std::get_if<M>(&m)) return std::move(*p);
+    fail(Errc::protocol, "unexpected message");
+}
+
+std::span<const std::uint8_t> bytes_of(const Secret& s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.c_str()), s.size()};
+}
+
+// A user "has an account" once it exists in the database or holds a valid certificate: from
+// then on only a one-time token bound to that name may enroll it, so the site-wide secret can
+// never be used to take over someone else's identity.
+bool has_account(ServerContext& ctx, const std::string& user) {
+    if (ctx.db->find_user(user)) return true;
+    std::lock_guard lock(ctx.authority_mutex);
+    std::time_t now = std::time(nullptr);
+    for (const auto& c : ctx.authority->registry().list())
+        if (c.kind == "client" && c.subject == user && !c.revoked_at && c.not_after > now) return true;
+    return false;
+}
+
+void revoke_previous(ServerContext& ctx, const std::string& user, const std::string& keep_serial) {
+    std::time_t now = std::time(nullptr);
+    bool any = false;
+    for (const auto& c : ctx.authority->registry().list()) {
+        if (c.kind == "client" && c.subject == user && !c.revoked_at && c.serial_hex != keep_serial && c.not_after > now) {
+            ctx.authority->registry().revoke(c.serial_hex, 4 /* superseded */, now);
+            any = true;
+        }
+    }
+    if (any) ctx.authority->publish_crl();
+}
+
+void run(ServerContext& ctx, net::Channel& ch, const std::string& peer) {
+    auto& log = *ctx.log;
+    auto frame_deadline = [&] { return net::deadline_in(std::chrono::milliseconds(ctx.cfg.limits.frame_timeout_ms)); };
+    auto overall = net::deadline_in(std::chrono::milliseconds(ctx.cfg.limits.login_timeout_ms));
+    auto deadline = [&] { return std::min(frame_deadline(), overall); };
+
+    auto hello = expect<proto::Hello>(ch.receive(deadline()));
+    if (hello.version != proto::protocol_version || hello.service != proto::Service::enroll)
+        fail(Errc::protocol, "unsupported protocol version or wrong service");
+    ch.send(proto::ServerHello{}, deadline());
+
+    auto start = expect<proto::EnrollStart>(ch.receive(deadline()));
+    const std::string& user = start.user;
+    if (!pki::valid_username(user)) fail(Errc::invalid_argument, "invalid user name");
+    std::string who = "user '" + loggable(user) + "' from " + peer;
+
+    Secret secret;
+    bool by_token = start.secret_kind == proto::SecretKind::enrollment_token;
+    const std::string& token_id = start.token_id;
+    if (by_token) {
+        auto s = ctx.db->enrollment_token_secret(token_id, user, ctx.clock());
+        if (!s) {
+            log.warning("enrollment refused: unknown, used or expired token for " + who);
+            fail(Errc::auth_failed, "enrollment refused");
+        }
+        secret = std::move(*s);
+    } else {
+        if (!ctx.site_secret) fail(Errc::permission_denied, "this server enrolls with one-time tokens only");
+        if (has_account(ctx, user)) {
+            log.warning("enrollment refused: site secret used for existing account " + who);
+            fail(Errc::permission_denied, "user '" + user + "' already exists: re-enrollment needs a one-time token");
+        }
+        secret = ctx.site_secret->clone();
+    }
+
+    proto::EnrollChallenge challenge;
+    auto nonce = auth::random_bytes(challenge.server_nonce.size());
+    std::copy(nonce.begin(), nonce.end(), challenge.server_nonce.begin());
+    ch.send(challenge, deadline());
+
+    auto csr_msg = expect<proto::EnrollCsr>(ch.receive(deadline()));
+    auto client_transcript = proto::enroll_client_transcript(start, challenge, csr_msg.csr_der);
+    auto expected = auth::hmac_sha256(bytes_of(secret), client_transcript);
+    if (!auth::equal_constant_time(expected, csr_msg.client_proof)) {
+        log.warning("enrollment refused: bad proof (wrong secret) for " + who);
+        fail(Errc::auth_failed, "enrollment refused");
+    }
+    auto csr = pki::validate_csr_der(csr_msg.csr_der.data(), csr_msg.csr_der.size());
+    if (csr.username != user) fail(Errc::invalid_argument, "the CSR's common name is not the enrolling user");
+    if (by_token && !ctx.db->consume_enrollment_token(token_id, ctx.clock())) {
+        log.warning("enrollment refused: token already used (race) for " + who);
+        fail(Errc::auth_failed, "enrollment refused");
+    }
+
+    ossl::X509Ptr cert;
+    {
+        std::lock_guard lock(ctx.authority_mutex);
+        cert = ctx.authority->issue_client(csr);
+        revoke_previous(ctx, user, ossl::serial_hex(cert.get()));
+    }
+    ctx.reload_crl();
+    if (!ctx.db->find_user(user)) {
+        db::User u;
+        u.name = user;
+        u.role = "unregistered";
+        u.created_ms = ctx.clock();
+        try {
+            ctx.db->create_user(u);
+        } catch (const Error& e) {
+            if (e.kind() != Errc::already_exists) throw;  // a parallel enrollment made it first
+        }
+    }
+
+    proto::EnrollResult result;
+    result.ca_cert_der = ctx.ca_der;
+    result.cert_der = ossl::to_der(cert.get());
+    proto::Sha256 tls_fp{};
+    std::copy(ctx.server_cert_sha256.begin(), ctx.server_cert_sha256.end(), tls_fp.begin());
+    auto server_transcript =
+        proto::enroll_server_transcript(start, challenge, csr_msg, result.ca_cert_der, result.cert_der, tls_fp);
+    result.server_proof = auth::hmac_sha256(bytes_of(secret), server_transcript);
+    ch.send(result, deadline());
+    log.notice("enrolled " + who + (by_token ? " with a one-time token" : " with the site secret") + ", certificate " +
+               ossl::serial_hex(cert.get()));
+}
+
+}  // namespace
+
+void serve_enrollment(ServerContext& ctx, Poco::Net::StreamSocket socket) {
+    std::string peer = "?";
+    std::unique_ptr<net::Channel> ch;
+    try {
+        auto stream = std::make_unique<net::TlsStream>(ctx.enroll_tls, socket);
+        peer = stream->peer_address();
+        stream->handshake(net::deadline_in(std::chrono::milliseconds(ctx.cfg.limits.handshake_timeout_ms)));
+        ch = std::make_unique<net::Channel>(std::move(stream), proto::Side::server, proto::Service::enroll);
+        run(ctx, *ch, peer);
+        ch->tls().close(net::deadline_in(std::chrono::seconds(1)));
+    } catch (const Error& e) {
+        ctx.log->warning("enrollment from " + peer + " failed: " + std::string(errc_name(e.kind())) + ": " + e.what());
+        if (ch && !ch->session().closed()) {
+            try {
+                // Internal details stay in the log; the peer learns the kind and a safe message.
+                std::string msg = e.kind() == Errc::internal || e.kind() == Errc::io || e.kind() == Errc::token
+                                      ? "server error"
+                                      : e.what();
+                ch->send(proto::ErrorReply::make(0, e.kind(), msg.substr(0, 512)),
+                         net::deadline_in(std::chrono::seconds(2)));
+                ch->tls().close(net::deadline_in(std::chrono::seconds(1)));
+            } catch (...) {
+            }
+        }
+    } catch (const std::exception& e) {
+        ctx.log->error("enrollment from " + peer + ": internal error: " + e.what());
+    }
+}
+
+}  // namespace sfts::server

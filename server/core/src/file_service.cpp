@@ -1,0 +1,428 @@
+// The file service (TCP 8443): mutual TLS, SCRAM login bound to the TLS session, then commands
+// under the command table's authorization, each fresh (timestamp + nonce) or refused.
+#include <Poco/Logger.h>
+#include <openssl/evp.h>
+
+#include <variant>
+
+#include "sfts/auth/scram.hpp"
+#include "sfts/error.hpp"
+#include "sfts/net/channel.hpp"
+#include "sfts/pki/pss.hpp"
+#include "sfts/pki/x509.hpp"
+#include "sfts/protocol/records.hpp"
+#include "sfts/server/commands.hpp"
+#include "sfts/server/context.hpp"
+
+namespace sfts::server {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// An error the peer is told about; the session goes on unless the protocol says otherwise.
+struct CommandFailed : Error {
+    using Error::Error;
+};
+
+template <typename M>
+M expect(proto::Message m) {
+    if (auto* p = std::get_if<M>(&m)) return std::move(*p);
+    fail(Errc::protocol, "unexpected message");
+}
+
+const proto::CommandHeader* header_of(const proto::Message& m) {
+    return std::visit(
+        [](const auto& msg) -> const proto::CommandHeader* {
+            if constexpr (requires { msg.header; }) return &msg.header;
+            return nullptr;
+        },
+        m);
+}
+
+std::string hex_short(const proto::Sha256& h) { return ossl::hex(h.data(), 8); }
+
+class FileSession {
+public:
+    FileSession(ServerContext& ctx, net::Channel& ch, std::string peer) : ctx_(ctx), ch_(ch), peer_(std::move(peer)) {}
+
+    void run() {
+        identify();
+        login();
+        commands();
+    }
+
+private:
+    net::Deadline frame_deadline() const { return net::deadline_in(milliseconds(ctx_.cfg.limits.frame_timeout_ms)); }
+
+    // The login name is the certificate's identity; TLS has already verified the chain and CRL.
+    void identify() {
+        auto cert = ch_.tls().peer_certificate();
+        if (!cert) fail(Errc::auth_failed, "no client certificate");
+        user_ = ossl::common_name(X509_get_subject_name(cert.get()));
+        if (!pki::valid_username(user_)) fail(Errc::auth_failed, "client certificate names no valid user");
+        serial_ = ossl::serial_hex(cert.get());
+        client_key_.reset(X509_get_pubkey(cert.get()));
+        if (!client_key_) ossl::fail_ossl(Errc::auth_failed, "client certificate key");
+        who_ = "user '" + user_ + "' (certificate " + serial_ + ") from " + peer_;
+    }
+
+    void login() {
+        auto overall = net::deadline_in(milliseconds(ctx_.cfg.limits.login_timeout_ms));
+        auto deadline = [&] { return std::min(frame_deadline(), overall); };
+        auto hello = expect<proto::Hello>(ch_.receive(deadline()));
+        if (hello.version != proto::protocol_version || hello.service != proto::Service::file)
+            fail(Errc::protocol, "unsupported protocol version or wrong service");
+        auto row = ctx_.db->find_user(user_);
+        bool initial = !row || (!row->verifier && !row->disabled);
+        ch_.send(proto::ServerHello{proto::protocol_version, initial}, deadline());
+
+        for (;;) {
+            auto m = ch_.receive(deadline());
+            if (auto* p = std::get_if<proto::SetInitialPassword>(&m)) {
+                if (!initial) fail(Errc::permission_denied, "this account already has a password");
+                set_initial_password(p->password);
+                p->password.wipe();
+                initial = false;
+                ch_.send(proto::OkReply{0, "password set; log in now"}, deadline());
+                continue;
+            }
+            if (std::holds_alternative<proto::ExitRequest>(m)) {
+                ch_.send(proto::OkReply{0, "bye"}, deadline());
+                fail(Errc::ok, "exit before login");
+            }
+            scram(expect<proto::ScramClientFirst>(std::move(m)), deadline);
+            return;
+        }
+    }
+
+    void set_initial_password(const Secret& password) {
+        try {
+            ctx_.policy->check(password, user_);
+        } catch (const Error& e) {
+            ctx_.log->information("initial password refused for " + who_ + ": " + e.what());
+            throw;
+        }
+        auto v = auth::make_verifier(password, static_cast<std::uint32_t>(ctx_.cfg.auth.scram_iterations));
+        auto row = ctx_.db->find_user(user_);
+        if (!row) {
+            db::User u;
+            u.name = user_;
+            u.role = "registered";
+            u.created_ms = ctx_.clock();
+            ctx_.db->create_user(u);
+        } else if (row->role == "unregistered") {
+            ctx_.db->set_role(user_, "registered");
+        }
+        ctx_.db->set_verifier(user_, v, ctx_.clock());
+        ctx_.log->notice("account set up: " + who_);
+    }
+
+    template <typename DeadlineFn>
+    void scram(const proto::ScramClientFirst& first, DeadlineFn deadline) {
+        auto lookup = [this](const std::string& name) -> std::optional<auth::ScramVerifier> {
+            // Only the certificate's own user may log in on this connection; anyone else, an
+            // unknown or a disabled user all fail exactly like a wrong password.
+            if (name != user_) return std::nullopt;
+            auto row = ctx_.db->find_user(name);
+            if (!row || row->disabled || !row->verifier) return std::nullopt;
+            return row->verifier;
+        };
+        auto cb = ch_.tls().channel_binding();
+        auth::ScramServer server(lookup, cb, ctx_.decoy_key);
+        try {
+            auto server_first = server.client_first(first.mechanism, first.sasl);
+            ch_.send(proto::ScramServerFirst{server_first}, deadline());
+            auto final_msg = expect<proto::ScramClientFinal>(ch_.receive(deadline()));
+            auto server_final = server.client_final(final_msg.sasl);
+            if (server.username() != user_) fail(Errc::auth_failed, "authentication failed");
+            ch_.send(proto::ScramServerFinal{server_final}, deadline());
+        } catch (const Error& e) {
+            if (e.kind() == Errc::auth_failed)
+                ctx_.log->warning("login failed: " + who_ + " (as '" + loggable(server.username()) + "')");
+            throw;
+        }
+        verifier_ = server.verifier();
+        refresh_caller();
+        ctx_.log->notice("login " + who_ + " role " + role_ + ", " + ch_.tls().version() + " " + ch_.tls().cipher() +
+                         (server.channel_bound() ? ", channel-bound" : ""));
+    }
+
+    void refresh_caller() {
+        auto row = ctx_.db->find_user(user_);
+        if (!row || row->disabled) fail(Errc::auth_failed, "account disabled");
+        role_ = row->role;
+        caller_.permissions = ctx_.db->permissions(role_);
+        caller_.must_change_password = row->must_change_password;
+        if (row->verifier) verifier_ = *row->verifier;
+    }
+
+    void commands() {
+        for (;;) {
+            auto idle = net::deadline_in(milliseconds(ctx_.cfg.limits.idle_timeout_ms));
+            proto::Message m = ch_.receive(idle);
+            auto type = proto::type_of(m);
+            const proto::CommandHeader* h = header_of(m);
+            SFTS_INVARIANT(h != nullptr);  // the state machine lets only commands through here
+            std::uint64_t id = h->request_id;
+            if (type == proto::MsgType::transfer_abort) {  // an abort that crossed the end of a download
+                ch_.send(proto::OkReply{id, "nothing to abort"}, frame_deadline());
+                continue;
+            }
+            const CommandSpec* spec = find_command(type);
+            SFTS_INVARIANT(spec != nullptr);
+            try {
+                check_fresh(*h);
+                if (!allowed(caller_, *spec)) {
+                    fail(Errc::permission_denied, caller_.must_change_password
+                                                      ? "your password must be changed first (update)"
+                                                      : "role '" + role_ + "' may not " + std::string(spec->name));
+                }
+                if (!dispatch(m, id)) return;  // exit
+            } catch (const Error& e) {
+                if (e.kind() == Errc::internal || ch_.session().closed()) throw;
+                reply_error(*spec, id, e);
+                if (ch_.session().closed()) return;  // the error ended the session (mid-upload)
+            }
+        }
+    }
+
+    void reply_error(const CommandSpec& spec, std::uint64_t id, const Error& e) {
+        ctx_.log->information(std::string(spec.name) + " by " + who_ + ": " + std::string(errc_name(e.kind())) + ": " +
+                              e.what());
+        bool server_side = e.kind() == Errc::io || e.kind() == Errc::token || e.kind() == Errc::crypto;
+        ch_.send(proto::ErrorReply::make(id, e.kind(), server_side ? "server error" : std::string(e.what()).substr(0, 512)),
+                 frame_deadline());
+    }
+
+    void check_fresh(const proto::CommandHeader& h) {
+        switch (ctx_.replay->check(user_, h.timestamp_ms, h.nonce)) {
+            case ReplayGuard::Verdict::fresh: return;
+            case ReplayGuard::Verdict::stale:
+                ctx_.log->warning("stale command refused: " + who_);
+                fail(Errc::auth_failed, "command timestamp outside the accepted window (check the clock)");
+            case ReplayGuard::Verdict::replayed:
+                ctx_.log->warning("replayed command refused: " + who_);
+                fail(Errc::auth_failed, "replayed command (nonce already used)");
+        }
+    }
+
+    // Returns false when the session ends.
+    bool dispatch(proto::Message& m, std::uint64_t id) {
+        if (auto* p = std::get_if<proto::ListRequest>(&m)) return on_list(*p), true;
+        if (auto* p = std::get_if<proto::UploadBegin>(&m)) return on_upload(*p), true;
+        if (auto* p = std::get_if<proto::DownloadRequest>(&m)) return on_download(*p), true;
+        if (auto* p = std::get_if<proto::DeleteRequest>(&m)) return on_delete(*p), true;
+        if (auto* p = std::get_if<proto::UpdatePassword>(&m)) return on_update(*p), true;
+        if (std::holds_alternative<proto::HelpRequest>(m)) {
+            ch_.send(proto::HelpReply{id, allowed_commands(caller_)}, frame_deadline());
+            return true;
+        }
+        if (std::holds_alternative<proto::ExitRequest>(m)) {
+            ch_.send(proto::OkReply{id, "bye"}, frame_deadline());
+            ctx_.log->information("exit " + who_);
+            return false;
+        }
+        SFTS_INVARIANT(false);
+        return false;
+    }
+
+    static void check_name(const std::string& name) {
+        if (!storage::valid_filename(name)) fail(Errc::invalid_argument, "invalid file name");
+    }
+
+    void on_list(const proto::ListRequest& r) {
+        if (!r.cursor.empty()) check_name(r.cursor);
+        auto rows = ctx_.db->list_files(r.cursor, proto::max_list_entries + 1);
+        proto::ListPage page;
+        page.request_id = r.header.request_id;
+        for (auto& f : rows) {
+            if (page.entries.size() == proto::max_list_entries) {
+                page.next_cursor = page.entries.back().name;
+                break;
+            }
+            proto::ListEntry e;
+            e.name = f.name;
+            e.size = f.size;
+            e.mtime_ms = f.uploaded_ms;
+            std::copy_n(f.sha256.begin(), std::min<std::size_t>(32, f.sha256.size()), e.sha256.begin());
+            e.uploader = f.uploader;
+            page.entries.push_back(std::move(e));
+        }
+        ch_.send(page, frame_deadline());
+        ctx_.log->information("ls by " + who_ + ": " + std::to_string(page.entries.size()) + " entries");
+    }
+
+    void on_upload(const proto::UploadBegin& b) {
+        check_name(b.filename);
+        if (b.size > static_cast<std::uint64_t>(ctx_.cfg.limits.max_file_bytes))
+            fail(Errc::limit_exceeded, "file larger than the server's limit");
+        bool exists = ctx_.store->exists(b.filename);
+        if (exists && !b.overwrite) fail(Errc::already_exists, "'" + b.filename + "' exists (overwrite not requested)");
+        if (exists && !caller_.permissions.count(db::Permission::overwrite) && !caller_.permissions.count(db::Permission::admin))
+            fail(Errc::permission_denied, "role '" + role_ + "' may not overwrite files");
+        if (b.size > ctx_.store->free_bytes()) fail(Errc::limit_exceeded, "not enough space on the server");
+
+        auto upload = ctx_.store->begin_upload();
+        ch_.send(proto::OkReply{b.header.request_id, "send the data"}, frame_deadline());
+
+        ossl::EvpMdCtxPtr md(EVP_MD_CTX_new());
+        ossl::check(EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr), "EVP_DigestInit_ex");
+        proto::UploadEnd end;
+        for (;;) {
+            proto::Message m = ch_.receive(frame_deadline());
+            if (auto* c = std::get_if<proto::UploadChunk>(&m)) {
+                if (upload.bytes_written() + c->data.size() > b.size)
+                    fail(Errc::limit_exceeded, "more data than announced");
+                upload.write(c->data);
+                ossl::check(EVP_DigestUpdate(md.get(), c->data.data(), c->data.size()), "EVP_DigestUpdate");
+                continue;
+            }
+            if (std::holds_alternative<proto::TransferAbort>(m)) {
+                ch_.send(proto::OkReply{b.header.request_id, "upload aborted; nothing stored"}, frame_deadline());
+                ctx_.log->information("upload '" + loggable(b.filename) + "' by " + who_ + ": aborted by the client");
+                return;  // the Upload's destructor removes the temporary file
+            }
+            end = expect<proto::UploadEnd>(std::move(m));
+            break;
+        }
+        proto::Sha256 digest{};
+        unsigned int n = 0;
+        ossl::check(EVP_DigestFinal_ex(md.get(), digest.data(), &n), "EVP_DigestFinal_ex");
+        if (upload.bytes_written() != b.size) fail(Errc::integrity, "received fewer bytes than announced; nothing stored");
+        if (digest != end.sha256) fail(Errc::integrity, "SHA-256 mismatch; nothing stored");
+        auto record = proto::upload_record(user_, b, digest);
+        if (!pki::pss_verify(client_key_.get(), record, end.signature))
+            fail(Errc::integrity, "upload signature does not verify against your certificate; nothing stored");
+
+        upload.commit(b.filename, b.overwrite);
+        db::FileRecord f{b.filename, b.size, {digest.begin(), digest.end()}, user_, ctx_.clock(), end.signature};
+        try {
+            ctx_.db->put_file(f);
+        } catch (const Error&) {
+            ctx_.store->remove(b.filename);  // no file without its metadata (hash, signature)
+            throw;
+        }
+        proto::UploadReceipt receipt;
+        receipt.request_id = b.header.request_id;
+        receipt.user = user_;
+        receipt.filename = b.filename;
+        receipt.size = b.size;
+        receipt.sha256 = digest;
+        receipt.timestamp_ms = b.header.timestamp_ms;
+        receipt.nonce = b.header.nonce;
+        receipt.stored_at_ms = f.uploaded_ms;
+        receipt.server_signature = pki::pss_sign(ctx_.server_key.get(), proto::receipt_record(receipt, end.signature));
+        ch_.send(receipt, frame_deadline());
+        ctx_.log->information("upload '" + loggable(b.filename) + "' by " + who_ + ": " + std::to_string(b.size) +
+                              " bytes, sha256 " + hex_short(digest) + "…, stored");
+    }
+
+    void on_download(const proto::DownloadRequest& r) {
+        check_name(r.filename);
+        auto rec = ctx_.db->find_file(r.filename);
+        if (!rec) fail(Errc::not_found, "no file '" + r.filename + "'");
+        auto reader = ctx_.store->open(r.filename);
+        if (reader.size() != rec->size) fail(Errc::integrity, "stored file does not match its record");
+        proto::DownloadHeader h;
+        h.request_id = r.header.request_id;
+        h.filename = r.filename;
+        h.size = rec->size;
+        std::copy_n(rec->sha256.begin(), std::min<std::size_t>(32, rec->sha256.size()), h.sha256.begin());
+        h.timestamp_ms = ctx_.clock();
+        h.nonce = r.header.nonce;
+        h.server_signature = pki::pss_sign(ctx_.server_key.get(), proto::download_record(h));
+        ch_.send(h, frame_deadline());
+        // The server does not re-hash what it sends: the client checks size, hash and signature,
+        // so a file damaged on disk is caught where it matters, and dropped there.
+        proto::DownloadChunk chunk;
+        std::uint64_t left = rec->size;
+        while (left > 0) {
+            chunk.data.resize(static_cast<std::size_t>(std::min<std::uint64_t>(left, proto::max_chunk)));
+            std::size_t got = reader.read(chunk.data);
+            if (got == 0) fail(Errc::io, "stored file ended early");
+            chunk.data.resize(got);
+            ch_.send(chunk, frame_deadline());
+            left -= got;
+        }
+        ch_.send(proto::DownloadEnd{r.header.request_id}, frame_deadline());
+        ctx_.log->information("download '" + loggable(r.filename) + "' by " + who_ + ": " + std::to_string(rec->size) +
+                              " bytes");
+    }
+
+    void on_delete(const proto::DeleteRequest& r) {
+        check_name(r.filename);
+        if (!ctx_.db->find_file(r.filename) && !ctx_.store->exists(r.filename))
+            fail(Errc::not_found, "no file '" + r.filename + "'");
+        if (ctx_.store->exists(r.filename)) ctx_.store->remove(r.filename);
+        ctx_.db->remove_file(r.filename);
+        ch_.send(proto::OkReply{r.header.request_id, "deleted '" + r.filename + "'"}, frame_deadline());
+        ctx_.log->information("delete '" + loggable(r.filename) + "' by " + who_);
+    }
+
+    void on_update(proto::UpdatePassword& u) {
+        auto record = proto::update_password_record(user_, u.header);
+        if (!auth::verify_password_change_proof(verifier_, record, u.old_proof)) {
+            u.new_password.wipe();
+            ctx_.log->warning("password change refused (wrong current password): " + who_);
+            fail(Errc::auth_failed, "the current password is wrong");
+        }
+        ctx_.policy->check(u.new_password, user_);
+        auto v = auth::make_verifier(u.new_password, static_cast<std::uint32_t>(ctx_.cfg.auth.scram_iterations));
+        u.new_password.wipe();
+        ctx_.db->set_verifier(user_, v, ctx_.clock());
+        refresh_caller();
+        ch_.send(proto::OkReply{u.header.request_id, "password changed"}, frame_deadline());
+        ctx_.log->notice("password changed: " + who_);
+    }
+
+    ServerContext& ctx_;
+    net::Channel& ch_;
+    std::string peer_;
+    std::string user_, serial_, who_, role_;
+    ossl::EvpPkeyPtr client_key_;
+    auth::ScramVerifier verifier_;
+    Caller caller_;
+};
+
+}  // namespace
+
+void serve_file_session(ServerContext& ctx, Poco::Net::StreamSocket socket) {
+    std::string peer = "?";
+    std::unique_ptr<net::Channel> ch;
+    try {
+        auto stream = std::make_unique<net::TlsStream>(ctx.file_tls, socket);
+        peer = stream->peer_address();
+        stream->handshake(net::deadline_in(milliseconds(ctx.cfg.limits.handshake_timeout_ms)));
+        ch = std::make_unique<net::Channel>(std::move(stream), proto::Side::server, proto::Service::file);
+        FileSession session(ctx, *ch, peer);
+        session.run();
+        ch->tls().close(net::deadline_in(std::chrono::seconds(1)));
+    } catch (const Error& e) {
+        if (e.kind() == Errc::ok) return;  // exit before login
+        // What peers do (vanish, time out, fail to authenticate, send garbage) is a warning;
+        // only our own failures are errors.
+        bool peer_side = e.kind() == Errc::auth_failed || e.kind() == Errc::protocol || e.kind() == Errc::timeout ||
+                         e.kind() == Errc::io || e.kind() == Errc::limit_exceeded || e.kind() == Errc::permission_denied;
+        auto level = peer_side ? Poco::Message::PRIO_WARNING : Poco::Message::PRIO_ERROR;
+        ctx.log->log(Poco::Message(ctx.log->name(),
+                                   "file session from " + peer + " ended: " + std::string(errc_name(e.kind())) + ": " +
+                                       e.what(),
+                                   level));
+        if (ch && !ch->session().closed()) {
+            try {
+                std::string msg = e.kind() == Errc::auth_failed ? "authentication failed"
+                                  : e.kind() == Errc::io || e.kind() == Errc::internal || e.kind() == Errc::token
+                                      ? "server error"
+                                      : std::string(e.what()).substr(0, 512);
+                ch->send(proto::ErrorReply::make(0, e.kind(), msg), net::deadline_in(std::chrono::seconds(2)));
+                ch->tls().close(net::deadline_in(std::chrono::seconds(1)));
+            } catch (...) {
+            }
+        }
+    } catch (const std::exception& e) {
+        ctx.log->error("file session from " + peer + ": internal error: " + e.what());
+    }
+}
+
+}  // namespace sfts::server

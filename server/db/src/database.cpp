@@ -1,0 +1,705 @@
+// Portable SQL: "$n" placeholders (PostgreSQL's syntax, and a named parameter that SQLite
+// numbers in order of first appearance, so both bind the same positions), no INSERT OR
+// REPLACE / ON CONFLICT, no SQLite-only types; only the BLOB type name differs per dialect.
+//
+// Concurrency. A small pool of sessions, one per concurrent caller up to kMaxSessions (callers
+// beyond that wait; Poco's SessionPool would throw instead), so readers run in parallel under
+// WAL. Writers of one Database are queued on a mutex when the backend is SQLite: SQLite admits
+// one writer at a time anyway, and a fair in-process queue beats its busy handler, which
+// sleep-polls. Writers in other processes or other Database objects on the same file meet
+// the 5 s busy timeout. Every multi-statement write transaction begins with a write, so it
+// takes the write lock before reading anything and can never hit SQLITE_BUSY_SNAPSHOT
+// (a deferred transaction that read an older snapshot cannot be upgraded; the busy handler is
+// not even called for that case).
+#include "sfts/db/database.hpp"
+
+#include <Poco/Data/LOB.h>
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Data/Transaction.h>
+#include <Poco/Exception.h>
+#include <Poco/Nullable.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <sys/stat.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "sfts/error.hpp"
+#include "sfts/ossl.hpp"
+#include "sfts/protocol/limits.hpp"
+#include "sfts/protocol/text.hpp"
+
+using namespace Poco::Data::Keywords;
+using Poco::Int64;
+using Poco::Data::BLOB;
+using Poco::Data::Session;
+using Poco::Data::Statement;
+using Poco::Data::Transaction;
+
+namespace sfts::db {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+constexpr std::size_t kMaxSessions = 8;
+constexpr int kBusyTimeoutMs = 5000;
+// POCO's SQLite connector retries a failing open until this many seconds have passed (60 by
+// default); a missing directory is caught before that, see check_sqlite_path.
+constexpr std::size_t kLoginTimeoutS = 5;
+
+template <typename F>
+auto db_call(const char* what, F&& f) {
+    try {
+        return f();
+    } catch (const Poco::Exception& e) {
+        // displayText names the statement, never bound values: secrets are always bound.
+        throw Error(Errc::io, std::string("user database: ") + what + ": " + e.displayText());
+    }
+}
+
+BLOB to_blob(const std::vector<std::uint8_t>& v) {
+    return BLOB(reinterpret_cast<const unsigned char*>(v.data()), v.size());
+}
+std::vector<std::uint8_t> from_blob(const BLOB& b) { return std::vector<std::uint8_t>(b.begin(), b.end()); }
+
+std::vector<std::uint8_t> random_bytes(std::size_t n) {
+    std::vector<std::uint8_t> v(n);
+    ossl::check(RAND_bytes(v.data(), static_cast<int>(n)), "RAND_bytes");
+    return v;
+}
+
+// base64url without padding (RFC 4648 section 5).
+Secret base64url(const std::vector<std::uint8_t>& raw) {
+    std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), raw.data(), static_cast<int>(raw.size()));
+    out.resize(static_cast<std::size_t>(n));
+    while (!out.empty() && out.back() == '=') out.pop_back();
+    for (char& c : out) {
+        if (c == '+') c = '-';
+        if (c == '/') c = '_';
+    }
+    Secret s(out);
+    OPENSSL_cleanse(out.data(), out.size());
+    return s;
+}
+
+void check_user_name(const std::string& name) {
+    if (name.size() > proto::max_user_bytes || !proto::text_problem(name, proto::TextRule::name).empty())
+        fail(Errc::invalid_argument, "invalid user name");
+}
+
+void check_role_name(const std::string& role) {
+    if (!valid_role_name(role)) fail(Errc::invalid_argument, "invalid role name (allowed: [a-z0-9_-]{1,32})");
+}
+
+void check_file_name(const std::string& name) {
+    if (name.size() > proto::max_filename_bytes || !proto::text_problem(name, proto::TextRule::filename).empty())
+        fail(Errc::invalid_argument, "invalid file name");
+}
+
+bool exists(Session& s, const char* sql, const std::string& key) {
+    std::string k = key;
+    std::vector<Int64> one;
+    s << sql, use(k), into(one), now;
+    return !one.empty();
+}
+bool user_exists(Session& s, const std::string& name) {
+    return exists(s, "SELECT 1 FROM users WHERE name = $1", name);
+}
+bool role_exists(Session& s, const std::string& role) {
+    return exists(s, "SELECT 1 FROM roles WHERE name = $1", role);
+}
+
+void insert_permissions(Session& s, const std::string& role, const std::set<Permission>& perms) {
+    std::string r = role;
+    for (Permission p : perms) {
+        std::string n(permission_name(p));
+        s << "INSERT INTO role_permissions (role, permission) VALUES ($1, $2)", use(r), use(n), now;
+    }
+}
+
+// Version 1. Empty byte strings are stored as NULL (the SQLite binder turns an empty BLOB into
+// NULL), so the BLOB columns are nullable and NULL reads back as empty.
+std::vector<std::string> schema_v1(const std::string& blob) {
+    return {
+        "CREATE TABLE roles (name VARCHAR(32) PRIMARY KEY)",
+        "CREATE TABLE role_permissions ("
+        " role VARCHAR(32) NOT NULL REFERENCES roles(name) ON DELETE CASCADE,"
+        " permission VARCHAR(16) NOT NULL,"
+        " PRIMARY KEY (role, permission))",
+        "CREATE TABLE users ("
+        " name VARCHAR(64) PRIMARY KEY,"
+        " role VARCHAR(32) NOT NULL REFERENCES roles(name),"
+        " scram_salt " + blob + ", scram_iterations BIGINT, scram_stored_key " + blob + ", scram_server_key " + blob + ","
+        " disabled INTEGER NOT NULL DEFAULT 0,"
+        " must_change_password INTEGER NOT NULL DEFAULT 0,"
+        " created_ms BIGINT NOT NULL,"
+        " password_changed_ms BIGINT NOT NULL DEFAULT 0)",
+        "CREATE INDEX users_role ON users (role)",
+        // secret: the token's secret as issued. Not hashed on purpose: it is the key of the
+        // enrollment HMAC, which the server must compute. Never logged.
+        "CREATE TABLE enrollment_tokens ("
+        " id VARCHAR(64) PRIMARY KEY,"
+        " username VARCHAR(64) NOT NULL,"
+        " secret VARCHAR(64) NOT NULL,"
+        " expires_ms BIGINT NOT NULL,"
+        " used_ms BIGINT,"
+        " created_ms BIGINT NOT NULL)",
+        "CREATE INDEX enrollment_tokens_username ON enrollment_tokens (username)",
+        "CREATE TABLE files ("
+        " name VARCHAR(255) PRIMARY KEY,"
+        " size BIGINT NOT NULL,"
+        " sha256 " + blob + ","
+        " uploader VARCHAR(64) NOT NULL,"
+        " uploaded_ms BIGINT NOT NULL,"
+        " upload_signature " + blob + ")",
+    };
+}
+
+struct SeedRole {
+    const char* name;
+    std::set<Permission> perms;
+};
+std::vector<SeedRole> seed_roles() {
+    using P = Permission;
+    return {
+        {"admin", {P::list, P::upload, P::download, P::remove, P::update, P::overwrite, P::admin}},
+        {"user", {P::list, P::upload, P::download, P::update}},
+        {"registered", {P::list, P::update}},
+        {"unregistered", {P::update}},
+    };
+}
+
+// A database in a directory that does not exist fails at once, not after the login timeout.
+void check_sqlite_path(const std::string& path) {
+    if (path.empty() || path == ":memory:" || path.starts_with("file:")) return;
+    auto slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        fail(Errc::io, "user database: directory " + dir + " does not exist");
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+struct Database::Impl {
+    std::string connector;
+    std::string connection;
+    bool sqlite = false;
+
+    std::mutex pool_mutex;
+    std::condition_variable pool_cv;
+    std::vector<std::unique_ptr<Session>> idle;
+    std::size_t live = 0;
+
+    std::mutex write_mutex;  // SQLite only, see the top of this file
+
+    class Lease {
+    public:
+        Lease(Impl& impl, std::unique_ptr<Session> s) : impl_(impl), s_(std::move(s)) {}
+        ~Lease() { impl_.give_back(std::move(s_)); }
+        Lease(const Lease&) = delete;
+        Lease& operator=(const Lease&) = delete;
+        Session& operator*() { return *s_; }
+
+    private:
+        Impl& impl_;
+        std::unique_ptr<Session> s_;
+    };
+
+    std::unique_ptr<Session> connect() {
+        return db_call("connect", [&] {
+            auto s = std::make_unique<Session>(connector, connection, kLoginTimeoutS);
+            if (sqlite) {
+                // Per connection: these do not persist in the file.
+                *s << "PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMs), now;
+                *s << "PRAGMA foreign_keys = ON", now;
+                // FULL: a consumed enrollment token must stay consumed after a power cut.
+                *s << "PRAGMA synchronous = FULL", now;
+            }
+            return s;
+        });
+    }
+
+    Lease lease() {
+        std::unique_lock lk(pool_mutex);
+        pool_cv.wait(lk, [&] { return !idle.empty() || live < kMaxSessions; });
+        if (!idle.empty()) {
+            auto s = std::move(idle.back());
+            idle.pop_back();
+            return Lease(*this, std::move(s));
+        }
+        ++live;
+        lk.unlock();
+        try {
+            return Lease(*this, connect());
+        } catch (...) {
+            give_back(nullptr);
+            throw;
+        }
+    }
+
+    void give_back(std::unique_ptr<Session> s) noexcept {
+        bool keep = false;
+        try {
+            keep = s && s->isConnected() && !s->isTransaction();
+        } catch (...) {
+        }
+        std::lock_guard lk(pool_mutex);
+        if (keep)
+            idle.push_back(std::move(s));
+        else
+            --live;
+        pool_cv.notify_one();
+    }
+
+    template <typename F>
+    auto read(const char* what, F&& f) {
+        auto s = lease();
+        return db_call(what, [&] { return f(*s); });
+    }
+
+    template <typename F>
+    auto write(const char* what, F&& f) {
+        std::unique_lock<std::mutex> wl;
+        if (sqlite) wl = std::unique_lock(write_mutex);
+        auto s = lease();
+        return db_call(what, [&] { return f(*s); });
+    }
+
+    std::string blob_type() const { return connector == "PostgreSQL" ? "BYTEA" : "BLOB"; }
+
+    void migrate(Session& s) {
+        s << "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)", now;
+        s << "INSERT INTO schema_version (id, version) SELECT 1, 0 "
+             "WHERE NOT EXISTS (SELECT 1 FROM schema_version WHERE id = 1)",
+            now;
+        Transaction tx(s);
+        // A write first: whoever gets here second (another server opening the same database)
+        // waits for the first to finish migrating, then sees the new version.
+        s << "UPDATE schema_version SET version = version WHERE id = 1", now;
+        int version = 0;
+        s << "SELECT version FROM schema_version WHERE id = 1", into(version), now;
+        if (version > kSchemaVersion)
+            fail(Errc::unavailable, "user database schema version " + std::to_string(version) +
+                                        " is newer than this program supports (" + std::to_string(kSchemaVersion) +
+                                        ")");
+        if (version < 1) {
+            for (const auto& sql : schema_v1(blob_type())) s << sql, now;
+            for (const auto& r : seed_roles()) {
+                std::string n = r.name;
+                s << "INSERT INTO roles (name) VALUES ($1)", use(n), now;
+                insert_permissions(s, n, r.perms);
+            }
+        }
+        // Later versions: if (version < 2) { ALTER TABLE ... }
+        int target = kSchemaVersion;
+        s << "UPDATE schema_version SET version = $1 WHERE id = 1", use(target), now;
+        tx.commit();
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+
+Database::Database(const std::string& connector, const std::string& connection_string)
+    : impl_(std::make_unique<Impl>()) {
+    static std::once_flag once;
+    std::call_once(once, [] { Poco::Data::SQLite::Connector::registerConnector(); });
+    impl_->connector = connector;
+    impl_->connection = connection_string;
+    impl_->sqlite = connector == "SQLite" || connector == "sqlite";
+    if (impl_->sqlite) check_sqlite_path(connection_string);
+    impl_->write("open", [&](Session& s) {
+        // Persistent in the file: readers no longer block the writer, nor it them.
+        if (impl_->sqlite) s << "PRAGMA journal_mode = WAL", now;
+        impl_->migrate(s);
+        return 0;
+    });
+}
+
+std::unique_ptr<Database> Database::open_sqlite(const std::string& path) {
+    return std::make_unique<Database>("SQLite", path);
+}
+
+Database::~Database() = default;
+
+// --- users -----------------------------------------------------------------------------------
+
+namespace {
+
+std::vector<User> select_users(Session& s, const std::string* name) {
+    std::vector<std::string> names, roles;
+    std::vector<BLOB> salts, stored, server;
+    std::vector<Int64> iterations, disabled, must_change, created, changed;
+    Statement st(s);
+    st << "SELECT name, role, scram_salt, scram_iterations, scram_stored_key, scram_server_key,"
+          " disabled, must_change_password, created_ms, password_changed_ms FROM users";
+    std::string n = name ? *name : std::string();
+    if (name) st << " WHERE name = $1", use(n);
+    st << " ORDER BY name", into(names), into(roles), into(salts), into(iterations), into(stored), into(server),
+        into(disabled), into(must_change), into(created), into(changed), now;
+    std::vector<User> out;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        User u;
+        u.name = names[i];
+        u.role = roles[i];
+        if (iterations[i] > 0)  // NULL (read as 0) until a password is set
+            u.verifier = auth::ScramVerifier{from_blob(salts[i]), static_cast<std::uint32_t>(iterations[i]),
+                                             from_blob(stored[i]), from_blob(server[i])};
+        u.disabled = disabled[i] != 0;
+        u.must_change_password = must_change[i] != 0;
+        u.created_ms = created[i];
+        u.password_changed_ms = changed[i];
+        out.push_back(std::move(u));
+    }
+    return out;
+}
+
+void check_verifier(const auth::ScramVerifier& v) {
+    if (v.iterations == 0 || v.salt.empty() || v.stored_key.empty() || v.server_key.empty())
+        fail(Errc::invalid_argument, "incomplete SCRAM verifier");
+}
+
+}  // namespace
+
+std::optional<User> Database::find_user(const std::string& name) {
+    auto rows = impl_->read("find user", [&](Session& s) { return select_users(s, &name); });
+    if (rows.empty()) return std::nullopt;
+    return std::move(rows.front());
+}
+
+std::vector<User> Database::list_users() {
+    return impl_->read("list users", [&](Session& s) { return select_users(s, nullptr); });
+}
+
+void Database::create_user(const User& u) {
+    check_user_name(u.name);
+    check_role_name(u.role);
+    if (u.verifier) check_verifier(*u.verifier);
+    impl_->write("create user", [&](Session& s) {
+        std::string name = u.name, role = u.role;
+        BLOB salt, stored, server;
+        Poco::Nullable<Int64> iterations;
+        if (u.verifier) {
+            salt = to_blob(u.verifier->salt);
+            stored = to_blob(u.verifier->stored_key);
+            server = to_blob(u.verifier->server_key);
+            iterations = Int64{u.verifier->iterations};
+        }
+        int disabled = u.disabled ? 1 : 0, must_change = u.must_change_password ? 1 : 0;
+        Int64 created = u.created_ms, changed = u.password_changed_ms;
+        try {
+            // Inserting and letting the key and the foreign key decide is race-free across
+            // servers sharing the database; the reason is looked up only after a refusal.
+            s << "INSERT INTO users (name, role, scram_salt, scram_iterations, scram_stored_key, scram_server_key,"
+                 " disabled, must_change_password, created_ms, password_changed_ms)"
+                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                use(name), use(role), use(salt), use(iterations), use(stored), use(server), use(disabled),
+                use(must_change), use(created), use(changed), now;
+        } catch (const Poco::Exception&) {
+            if (user_exists(s, u.name)) fail(Errc::already_exists, "user " + u.name + " already exists");
+            if (!role_exists(s, u.role)) fail(Errc::not_found, "no role " + u.role);
+            throw;
+        }
+        return 0;
+    });
+}
+
+void Database::set_verifier(const std::string& name, const auth::ScramVerifier& v, std::int64_t now_ms) {
+    check_verifier(v);
+    std::size_t n = impl_->write("set password", [&](Session& s) {
+        BLOB salt = to_blob(v.salt), stored = to_blob(v.stored_key), server = to_blob(v.server_key);
+        Int64 iterations = v.iterations, when = now_ms;
+        std::string u = name;
+        Statement st(s);
+        st << "UPDATE users SET scram_salt = $1, scram_iterations = $2, scram_stored_key = $3,"
+              " scram_server_key = $4, password_changed_ms = $5, must_change_password = 0 WHERE name = $6",
+            use(salt), use(iterations), use(stored), use(server), use(when), use(u);
+        return st.execute();
+    });
+    if (n == 0) fail(Errc::not_found, "no user " + name);
+}
+
+void Database::set_role(const std::string& name, const std::string& role) {
+    if (!valid_role_name(role)) fail(Errc::not_found, "no role " + role);
+    std::size_t n = impl_->write("set role", [&](Session& s) -> std::size_t {
+        std::string u = name, r = role;
+        try {
+            Statement st(s);
+            st << "UPDATE users SET role = $1 WHERE name = $2", use(r), use(u);
+            return st.execute();
+        } catch (const Poco::Exception&) {
+            if (!role_exists(s, role)) fail(Errc::not_found, "no role " + role);
+            throw;
+        }
+    });
+    if (n == 0) fail(Errc::not_found, "no user " + name);
+}
+
+namespace {
+std::size_t update_flag(Session& s, const char* sql, const std::string& name, bool value) {
+    std::string u = name;
+    int v = value ? 1 : 0;
+    Statement st(s);
+    st << sql, use(v), use(u);
+    return st.execute();
+}
+}  // namespace
+
+void Database::set_disabled(const std::string& name, bool disabled) {
+    std::size_t n = impl_->write("disable user", [&](Session& s) {
+        return update_flag(s, "UPDATE users SET disabled = $1 WHERE name = $2", name, disabled);
+    });
+    if (n == 0) fail(Errc::not_found, "no user " + name);
+}
+
+void Database::set_must_change_password(const std::string& name, bool v) {
+    std::size_t n = impl_->write("set must-change-password", [&](Session& s) {
+        return update_flag(s, "UPDATE users SET must_change_password = $1 WHERE name = $2", name, v);
+    });
+    if (n == 0) fail(Errc::not_found, "no user " + name);
+}
+
+void Database::delete_user(const std::string& name) {
+    impl_->write("delete user", [&](Session& s) {
+        std::string u = name;
+        Transaction tx(s);
+        // The user's outstanding tokens go too: they must not enroll a later namesake.
+        s << "DELETE FROM enrollment_tokens WHERE username = $1", use(u), now;
+        Statement st(s);
+        st << "DELETE FROM users WHERE name = $1", use(u);
+        if (st.execute() == 0) fail(Errc::not_found, "no user " + name);  // tx rolls back
+        tx.commit();
+        return 0;
+    });
+}
+
+// --- roles -----------------------------------------------------------------------------------
+
+std::set<Permission> Database::permissions(const std::string& role) {
+    std::vector<Poco::Nullable<std::string>> names;
+    impl_->read("role permissions", [&](Session& s) {
+        std::string r = role;
+        // One statement: no row means no role, a NULL permission means a role without any.
+        s << "SELECT p.permission FROM roles r LEFT JOIN role_permissions p ON p.role = r.name WHERE r.name = $1",
+            use(r), into(names), now;
+        return 0;
+    });
+    if (names.empty()) fail(Errc::not_found, "no role " + role);
+    std::set<Permission> out;
+    for (const auto& n : names) {
+        if (n.isNull()) continue;
+        // A name from a newer version is not understood, so it grants nothing here.
+        if (auto p = permission_from_name(n.value())) out.insert(*p);
+    }
+    return out;
+}
+
+std::vector<std::string> Database::roles() {
+    return impl_->read("list roles", [&](Session& s) {
+        std::vector<std::string> out;
+        s << "SELECT name FROM roles ORDER BY name", into(out), now;
+        return out;
+    });
+}
+
+void Database::create_role(const std::string& role, const std::set<Permission>& perms) {
+    check_role_name(role);
+    impl_->write("create role", [&](Session& s) {
+        std::string r = role;
+        Transaction tx(s);
+        try {
+            s << "INSERT INTO roles (name) VALUES ($1)", use(r), now;
+        } catch (const Poco::Exception&) {
+            tx.rollback();
+            if (role_exists(s, role)) fail(Errc::already_exists, "role " + role + " already exists");
+            throw;
+        }
+        insert_permissions(s, role, perms);
+        tx.commit();
+        return 0;
+    });
+}
+
+void Database::set_permissions(const std::string& role, const std::set<Permission>& perms) {
+    if (!valid_role_name(role)) fail(Errc::not_found, "no role " + role);
+    impl_->write("set role permissions", [&](Session& s) {
+        std::string r = role;
+        Transaction tx(s);
+        s << "DELETE FROM role_permissions WHERE role = $1", use(r), now;
+        if (!role_exists(s, role)) fail(Errc::not_found, "no role " + role);  // tx rolls back
+        insert_permissions(s, role, perms);
+        tx.commit();
+        return 0;
+    });
+}
+
+void Database::delete_role(const std::string& role) {
+    if (!valid_role_name(role)) fail(Errc::not_found, "no role " + role);
+    std::size_t n = impl_->write("delete role", [&](Session& s) {
+        std::string r = role;
+        Statement st(s);
+        // role_permissions rows follow by ON DELETE CASCADE.
+        st << "DELETE FROM roles WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM users WHERE role = $1)", use(r);
+        return st.execute();
+    });
+    if (n > 0) return;
+    bool in_use = impl_->read("delete role", [&](Session& s) { return role_exists(s, role); });
+    if (in_use) fail(Errc::invalid_argument, "role " + role + " is still assigned to users");
+    fail(Errc::not_found, "no role " + role);
+}
+
+// --- enrollment tokens -----------------------------------------------------------------------
+
+Database::NewToken Database::create_enrollment_token(const std::string& username, std::int64_t expires_ms,
+                                                     std::int64_t now_ms) {
+    check_user_name(username);
+    if (expires_ms <= now_ms) fail(Errc::invalid_argument, "enrollment token would be expired at once");
+    auto raw = random_bytes(32);
+    NewToken t{EnrollmentToken{ossl::hex(random_bytes(16)), username, expires_ms, std::nullopt, now_ms},
+               base64url(raw)};
+    OPENSSL_cleanse(raw.data(), raw.size());
+    impl_->write("create enrollment token", [&](Session& s) {
+        std::string id = t.token.id, u = username, secret(t.secret.view());
+        Int64 exp = expires_ms, created = now_ms;
+        try {
+            s << "INSERT INTO enrollment_tokens (id, username, secret, expires_ms, created_ms)"
+                 " VALUES ($1, $2, $3, $4, $5)",
+                use(id), use(u), use(secret), use(exp), use(created), now;
+        } catch (...) {
+            OPENSSL_cleanse(secret.data(), secret.size());
+            throw;
+        }
+        OPENSSL_cleanse(secret.data(), secret.size());
+        return 0;
+    });
+    return t;
+}
+
+std::optional<Secret> Database::enrollment_token_secret(const std::string& id, const std::string& username,
+                                                        std::int64_t now_ms) {
+    std::vector<std::string> secrets;
+    impl_->read("enrollment token", [&](Session& s) {
+        std::string i = id, u = username;
+        Int64 t = now_ms;
+        s << "SELECT secret FROM enrollment_tokens"
+             " WHERE id = $1 AND username = $2 AND used_ms IS NULL AND expires_ms > $3",
+            use(i), use(u), use(t), into(secrets), now;
+        return 0;
+    });
+    std::optional<Secret> out;
+    if (!secrets.empty()) out.emplace(secrets.front());
+    for (auto& s : secrets) OPENSSL_cleanse(s.data(), s.size());
+    return out;
+}
+
+bool Database::consume_enrollment_token(const std::string& id, std::int64_t now_ms) {
+    return impl_->write("consume enrollment token", [&](Session& s) {
+        std::string i = id;
+        Int64 t = now_ms;
+        Statement st(s);
+        // One statement: of any number of racing servers, exactly one changes the row.
+        st << "UPDATE enrollment_tokens SET used_ms = $1 WHERE id = $2 AND used_ms IS NULL AND expires_ms > $1",
+            use(t), use(i);
+        return st.execute() == 1;
+    });
+}
+
+std::vector<EnrollmentToken> Database::list_enrollment_tokens() {
+    return impl_->read("list enrollment tokens", [&](Session& s) {
+        std::vector<std::string> ids, users;
+        std::vector<Int64> expires, created;
+        std::vector<Poco::Nullable<Int64>> used;
+        s << "SELECT id, username, expires_ms, used_ms, created_ms FROM enrollment_tokens ORDER BY created_ms, id",
+            into(ids), into(users), into(expires), into(used), into(created), now;
+        std::vector<EnrollmentToken> out;
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            EnrollmentToken t{ids[i], users[i], expires[i], std::nullopt, created[i]};
+            if (!used[i].isNull()) t.used_ms = used[i].value();
+            out.push_back(std::move(t));
+        }
+        return out;
+    });
+}
+
+void Database::revoke_enrollment_token(const std::string& id) {
+    std::size_t n = impl_->write("revoke enrollment token", [&](Session& s) {
+        std::string i = id;
+        Statement st(s);
+        st << "DELETE FROM enrollment_tokens WHERE id = $1", use(i);
+        return st.execute();
+    });
+    if (n == 0) fail(Errc::not_found, "no enrollment token " + id);
+}
+
+// --- files -----------------------------------------------------------------------------------
+
+namespace {
+
+std::vector<FileRecord> select_files(Session& s, const char* where, const std::string& key, std::size_t max) {
+    std::vector<std::string> names, uploaders;
+    std::vector<Int64> sizes, uploaded;
+    std::vector<BLOB> hashes, signatures;
+    std::string k = key;
+    Int64 limit = static_cast<Int64>(std::min<std::size_t>(max, 1u << 30));
+    Statement st(s);
+    st << "SELECT name, size, sha256, uploader, uploaded_ms, upload_signature FROM files " << where
+       << " ORDER BY name LIMIT $2",
+        use(k), use(limit), into(names), into(sizes), into(hashes), into(uploaders), into(uploaded), into(signatures),
+        now;
+    std::vector<FileRecord> out;
+    for (std::size_t i = 0; i < names.size(); ++i)
+        out.push_back(FileRecord{names[i], static_cast<std::uint64_t>(sizes[i]), from_blob(hashes[i]), uploaders[i],
+                                 uploaded[i], from_blob(signatures[i])});
+    return out;
+}
+
+}  // namespace
+
+void Database::put_file(const FileRecord& f) {
+    check_file_name(f.name);
+    if (f.size > static_cast<std::uint64_t>(INT64_MAX)) fail(Errc::limit_exceeded, "file too large");
+    impl_->write("record file", [&](Session& s) {
+        std::string name = f.name, uploader = f.uploader;
+        Int64 size = static_cast<Int64>(f.size), uploaded = f.uploaded_ms;
+        BLOB hash = to_blob(f.sha256), sig = to_blob(f.upload_signature);
+        // Delete then insert: portable "insert or replace", atomic in one transaction.
+        Transaction tx(s);
+        s << "DELETE FROM files WHERE name = $1", use(name), now;
+        s << "INSERT INTO files (name, size, sha256, uploader, uploaded_ms, upload_signature)"
+             " VALUES ($1, $2, $3, $4, $5, $6)",
+            use(name), use(size), use(hash), use(uploader), use(uploaded), use(sig), now;
+        tx.commit();
+        return 0;
+    });
+}
+
+std::optional<FileRecord> Database::find_file(const std::string& name) {
+    auto rows = impl_->read("find file", [&](Session& s) { return select_files(s, "WHERE name = $1", name, 1); });
+    if (rows.empty()) return std::nullopt;
+    return std::move(rows.front());
+}
+
+std::vector<FileRecord> Database::list_files(const std::string& after_name, std::size_t max) {
+    if (max == 0) return {};
+    // Names compare byte-wise (SQLite's BINARY collation; on PostgreSQL the column wants COLLATE "C").
+    return impl_->read("list files", [&](Session& s) { return select_files(s, "WHERE name > $1", after_name, max); });
+}
+
+bool Database::remove_file(const std::string& name) {
+    return impl_->write("remove file", [&](Session& s) {
+        std::string n = name;
+        Statement st(s);
+        st << "DELETE FROM files WHERE name = $1", use(n);
+        return st.execute() > 0;
+    });
+}
+
+}  // namespace sfts::db

@@ -1,0 +1,119 @@
+// The storage directory of sftsd. Confinement by the OS (STYLE.md rule 6): every access is
+// relative to the directory's fd, after strict name validation, and never follows a symlink.
+// Uploads go to a temporary file that becomes visible under its name only at commit, after
+// fsync: nothing half-written is ever visible.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace sfts::storage {
+
+// Prefix of our own temporary files; names starting with ".sfts-" are reserved.
+inline constexpr std::string_view kReservedPrefix = ".sfts-";
+inline constexpr std::string_view kTempPrefix = ".sfts-tmp-";
+inline constexpr std::size_t kMaxFilenameBytes = 255;
+
+// The protocol's `filename` rule (valid UTF-8, not empty, no control characters, no '/' or '\',
+// not "." or "..", at most 255 bytes) and not starting with ".sfts-".
+bool valid_filename(std::string_view name);
+
+// Owns one file descriptor; move-only.
+class Fd {
+public:
+    Fd() = default;
+    explicit Fd(int fd) noexcept : fd_(fd) {}
+    ~Fd();
+    Fd(Fd&& o) noexcept : fd_(o.release()) {}
+    Fd& operator=(Fd&& o) noexcept;
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const noexcept { return fd_; }
+    int release() noexcept {
+        int f = fd_;
+        fd_ = -1;
+        return f;
+    }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+
+private:
+    int fd_ = -1;
+};
+
+// Uploads and Readers borrow the FileStore's directory fd: the FileStore must outlive them.
+// Every method is safe to call from many threads at once.
+class FileStore {
+public:
+    // Creates dir (0700) if missing; opens it O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC (a symlinked
+    // directory is refused: Error(invalid_argument)); removes ".sfts-tmp-*" left by a crash.
+    explicit FileStore(const std::string& dir);
+    FileStore(const FileStore&) = delete;
+    FileStore& operator=(const FileStore&) = delete;
+
+    // A temporary file ".sfts-tmp-<random>" in the directory, 0600. Move-only.
+    class Upload {
+    public:
+        Upload(Upload&& o) noexcept;
+        Upload& operator=(Upload&& o) noexcept;
+        Upload(const Upload&) = delete;
+        Upload& operator=(const Upload&) = delete;
+        ~Upload();  // unlinks the temporary file unless committed; never throws
+
+        // Error(io) with the errno text; ENOSPC/EDQUOT/EFBIG: Error(limit_exceeded, "storage full").
+        void write(std::span<const std::uint8_t> data);
+        // fsync, rename to name (refusing an existing name unless overwrite: Error(already_exists)),
+        // fsync of the directory. Error(invalid_argument) for an invalid name.
+        void commit(const std::string& name, bool overwrite);
+        std::uint64_t bytes_written() const noexcept { return written_; }
+
+    private:
+        friend class FileStore;
+        Upload(int dir_fd, Fd fd, std::string temp_name, std::uint64_t reserved) noexcept;
+        void discard() noexcept;
+        int dir_fd_ = -1;
+        Fd fd_;
+        std::string temp_name_;
+        std::uint64_t written_ = 0;
+        std::uint64_t reserved_ = 0;     // bytes preallocated by begin_upload
+        std::uint64_t flushed_to_ = 0;   // writeback started up to here (sync_file_range)
+        bool committed_ = false;
+    };
+    // expected_size, when known (upload_begin carries it), is preallocated so that a full disk
+    // is reported here, before any byte is received: Error(limit_exceeded, "storage full").
+    Upload begin_upload(std::uint64_t expected_size = 0);
+
+    // A regular file opened for reading; move-only, owns the fd.
+    class Reader {
+    public:
+        Reader(Reader&&) noexcept = default;
+        Reader& operator=(Reader&&) noexcept = default;
+        std::uint64_t size() const noexcept { return size_; }
+        std::int64_t mtime_ms() const noexcept { return mtime_ms_; }
+        std::size_t read(std::span<std::uint8_t> buf);  // 0 at end of file; Error(io)
+
+    private:
+        friend class FileStore;
+        Reader(Fd fd, std::uint64_t size, std::int64_t mtime_ms) noexcept
+            : fd_(std::move(fd)), size_(size), mtime_ms_(mtime_ms) {}
+        Fd fd_;
+        std::uint64_t size_ = 0;
+        std::int64_t mtime_ms_ = 0;
+    };
+    // Error(not_found) if absent; Error(invalid_argument) for a symlink or anything but a regular file.
+    Reader open(const std::string& name);
+    void remove(const std::string& name);  // Error(not_found)
+    bool exists(const std::string& name);
+    std::uint64_t free_bytes() const;  // for an unprivileged writer (f_bavail)
+
+    const std::string& path() const noexcept { return path_; }
+
+private:
+    std::string path_;
+    Fd dir_;
+};
+
+}  // namespace sfts::storage

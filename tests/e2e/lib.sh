@@ -1,0 +1,125 @@
+# Shared by the end-to-end tests: a server with its own SoftHSM2 store and PKI, clients with
+# theirs, all in one throwaway directory, on loopback ports chosen by the kernel.
+# Source it, then call e2e_init.
+
+bin=${SFTS_BINARY_DIR:?}
+src=${SFTS_SOURCE_DIR:?}
+admin_bin=$bin/server/sfts-admin
+sftsd_bin=$bin/server/sftsd
+sfts_bin=$bin/client-tui/sfts
+pass=0 fail=0
+
+e2e_init() {
+  work=$(mktemp -d /tmp/sfts-e2e-XXXXXX)
+  trap e2e_cleanup EXIT
+  mkdir -p "$work/server/tokens" "$work/server/state"
+  umask 077
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/server/tokens" > "$work/server/softhsm2.conf"
+  secret "$work/server/so-pin"; secret "$work/server/pin"
+  printf 'correct horse battery staple' > "$work/server/site-secret"
+  cat > "$work/server/sftsd.conf" <<CONF
+[paths]
+state_dir = $work/server/state
+[hsm]
+token = pkcs11:token=server
+pin = file:$work/server/pin
+[server]
+listen = 127.0.0.1
+file_port = 0
+enroll_port = 0
+ports_file = $work/server/ports
+[auth]
+site_secret = file:$work/server/site-secret
+scram_iterations = 4096
+[log]
+level = debug
+CONF
+  SOFTHSM2_CONF=$work/server/softhsm2.conf "$admin_bin" --config "$work/server/sftsd.conf" token init --label server \
+    --so-pin "file:$work/server/so-pin" --pin "file:$work/server/pin" >/dev/null
+  SOFTHSM2_CONF=$work/server/softhsm2.conf "$admin_bin" --config "$work/server/sftsd.conf" init >/dev/null
+}
+
+e2e_cleanup() {
+  stop_server
+  if ((fail > 0)) && [[ -f $work/server/log ]]; then echo "--- server log (tail)"; tail -40 "$work/server/log"; fi
+  rm -rf "$work"
+}
+
+secret() { head -c 15 /dev/urandom | base64 | tr -d '/+=\n' > "$1"; chmod 600 "$1"; }
+
+admin() { SOFTHSM2_CONF=$work/server/softhsm2.conf "$admin_bin" --config "$work/server/sftsd.conf" "$@"; }
+
+start_server() {
+  rm -f "$work/server/ports"
+  SOFTHSM2_CONF=$work/server/softhsm2.conf "$sftsd_bin" --config="$work/server/sftsd.conf" >>"$work/server/log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    [[ -s $work/server/ports ]] && break
+    kill -0 "$server_pid" 2>/dev/null || { echo "sftsd died:"; tail -20 "$work/server/log"; return 1; }
+    sleep 0.1
+  done
+  read -r f e < "$work/server/ports"
+  file_port=${f#file=}; enroll_port=${e#enroll=}
+}
+
+stop_server() {
+  if [[ -n ${server_pid:-} ]]; then kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; server_pid=; fi
+}
+
+# make_client NAME: a token and a configuration for user NAME in $work/NAME
+make_client() {
+  local c=$work/$1
+  mkdir -p "$c/tokens"
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$c/tokens" > "$c/softhsm2.conf"
+  secret "$c/so-pin"; secret "$c/pin"
+  printf 'Zebra-Quartz-%s-91' "$(head -c 6 /dev/urandom | base64 | tr -d '/+=')" > "$c/password"; chmod 600 "$c/password"
+  SOFTHSM2_CONF=$c/softhsm2.conf "$admin_bin" token init --label "$1-token" --so-pin "file:$c/so-pin" --pin "file:$c/pin" >/dev/null
+  cat > "$c/sfts.conf" <<CONF
+[server]
+host = 127.0.0.1
+file_port = $file_port
+enroll_port = $enroll_port
+[token]
+uri = pkcs11:token=$1-token
+pin = file:$c/pin
+[user]
+name = $1
+password = file:$c/password
+[paths]
+dir = $c/state
+CONF
+}
+
+# as NAME sfts-args...: runs the client as NAME
+as() { local n=$1; shift; SOFTHSM2_CONF=$work/$n/softhsm2.conf "$sfts_bin" --config "$work/$n/sfts.conf" --quiet "$@"; }
+
+check() {  # check NAME COMMAND...: must succeed
+  local name=$1; shift
+  if "$@" >"$work/out" 2>&1; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; sed 's/^/    /' "$work/out" | tail -15; fi
+}
+
+expect_exit() {  # expect_exit NAME CODE PATTERN COMMAND...: exit code and output must match
+  local name=$1 code=$2 pattern=$3; shift 3
+  "$@" >"$work/out" 2>&1
+  local rc=$?
+  if [[ $rc -eq $code ]] && grep -q -- "$pattern" "$work/out"; then pass=$((pass + 1))
+  else fail=$((fail + 1)); echo "FAIL: $name (exit $rc, wanted $code and /$pattern/)"; sed 's/^/    /' "$work/out" | tail -15; fi
+}
+
+# tls_refused NAME s_client-args...: the file service must refuse this TLS client. stdin carries
+# a byte so that a TLS 1.3 client, whose handshake ends before the server judges its
+# certificate, reads the server's alert.
+tls_refused() {
+  local name=$1; shift
+  (printf 'x'; sleep 1) | timeout 10 openssl s_client -connect "127.0.0.1:$file_port" -CAfile "$work/server/state/ca.crt" "$@" >"$work/out" 2>&1
+  if grep -qE "alert|Cipher is \(NONE\)|no protocols available|unexpected eof" "$work/out" && ! grep -q "^read R BLOCK" "$work/out"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1)); echo "FAIL: $name"; sed 's/^/    /' "$work/out" | tail -12
+  fi
+}
+
+finish() {
+  echo "$pass passed, $fail failed"
+  ((fail == 0))
+}
