@@ -61,6 +61,8 @@ const std::vector<Option>& options() {
          [](ClientConfig& c, const std::string& k, const std::string& v) { c.password = source(k, v); }},
         {"paths.dir", "", "where ca.crt and client.crt are kept (default ~/.config/sfts)",
          [](ClientConfig& c, const std::string&, const std::string& v) { c.dir = v.empty() ? home() + "/.config/sfts" : v; }},
+        {"paths.log", "", "the client's log file (default DIR/sfts.log; none turns it off)",
+         [](ClientConfig& c, const std::string&, const std::string& v) { c.log_file = v; }},
     };
     return opts;
 }
@@ -78,6 +80,7 @@ ClientConfig load_client_config(const std::string& path) {
     ClientConfig c;
     ini::apply_defaults(c, options());
     if (!path.empty() && file_exists(path)) ini::apply_file(c, options(), path);
+    if (c.log_file.empty()) c.log_file = c.dir + "/sfts.log";
     return c;
 }
 

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "connect.hpp"
+#include "log.hpp"
 #include "sfts/auth/hmac.hpp"
 #include "sfts/files.hpp"
 #include "sfts/hsm/key_provider.hpp"
@@ -20,7 +21,16 @@ std::span<const std::uint8_t> bytes_of(const Secret& s) {
 
 }  // namespace
 
+Enrolled enroll_once(const ClientConfig& cfg, const Secret& pin, const EnrollRequest& req);
+
 Enrolled enroll(const ClientConfig& cfg, const Secret& pin, const EnrollRequest& req) {
+    return logged(client_log(cfg),
+                  "enroll '" + cfg.user + "' at " + cfg.host + ":" + std::to_string(cfg.enroll_port) +
+                      (req.kind == proto::SecretKind::site_secret ? " with the site secret" : " with a one-time token"),
+                  [&] { return enroll_once(cfg, pin, req); });
+}
+
+Enrolled enroll_once(const ClientConfig& cfg, const Secret& pin, const EnrollRequest& req) {
     if (!pki::valid_username(cfg.user))
         fail(Errc::invalid_argument, "user name must be 1-64 of a-z 0-9 . _ - starting with a letter or digit");
     if (req.secret.empty()) fail(Errc::invalid_argument, "empty enrollment secret");

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "connect.hpp"
+#include "log.hpp"
 #include "sfts/auth/hmac.hpp"
 #include "sfts/auth/scram.hpp"
 #include "sfts/files.hpp"
@@ -56,6 +57,7 @@ struct Session::Impl {
     std::string user;
     std::vector<std::uint8_t> salted_password;
     std::uint64_t next_id = 1;
+    Poco::Logger* log = nullptr;
 
     ~Impl() {
         if (!salted_password.empty()) OPENSSL_cleanse(salted_password.data(), salted_password.size());
@@ -105,6 +107,9 @@ std::unique_ptr<Session> Session::connect(const ClientConfig& cfg, const Secret&
                                           const SecretPrompt& new_password) {
     auto impl = std::make_unique<Impl>();
     impl->cfg = cfg;
+    impl->log = &client_log(cfg);
+    Poco::Logger& log = *impl->log;
+    std::string where = cfg.host + ":" + std::to_string(cfg.file_port);
     if (!file_exists(cfg.cert_path()) || !file_exists(cfg.ca_path()))
         fail(Errc::not_found, "not enrolled: no " + cfg.cert_path() + " or " + cfg.ca_path() + " (run 'sfts enroll')");
     impl->cert = ossl::x509_from_pem(read_file(cfg.cert_path()));
@@ -116,10 +121,13 @@ std::unique_ptr<Session> Session::connect(const ClientConfig& cfg, const Secret&
         fail(Errc::integrity, cfg.cert_path() + " is not the certificate of key '" + cfg.key_label + "' in the token");
     }
     net::ClientTlsOptions topts{ca.get(), impl->key.get(), impl->cert.get(), cfg.host};
-    impl->ch = open_channel(cfg, cfg.file_port, net::TlsContext::client(topts), proto::Service::file);
+    impl->ch = logged(log, "connect " + where, [&] {
+        return open_channel(cfg, cfg.file_port, net::TlsContext::client(topts), proto::Service::file);
+    });
+    log.information("connected to " + where + ": " + impl->ch->tls().version() + " " + impl->ch->tls().cipher());
     auto server_cert = impl->ch->tls().peer_certificate();
     impl->server_key.reset(X509_get_pubkey(server_cert.get()));
-    impl->login(password, new_password);
+    logged(log, "login as '" + impl->user + "' at " + where, [&] { impl->login(password, new_password); });
     return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
@@ -137,6 +145,10 @@ std::string Session::certificate_summary() const {
 }
 
 std::vector<proto::ListEntry> Session::list() {
+    return logged(*impl_->log, "ls", [&] { return list_all(); });
+}
+
+std::vector<proto::ListEntry> Session::list_all() {
     std::vector<proto::ListEntry> all;
     std::string cursor;
     do {
@@ -149,16 +161,24 @@ std::vector<proto::ListEntry> Session::list() {
 }
 
 std::vector<std::string> Session::help() {
-    impl_->ch->send(proto::HelpRequest{impl_->header()}, impl_->deadline());
-    return expect_reply<proto::HelpReply>(impl_->receive()).commands;
+    return logged(*impl_->log, "help", [&] {
+        impl_->ch->send(proto::HelpRequest{impl_->header()}, impl_->deadline());
+        return expect_reply<proto::HelpReply>(impl_->receive()).commands;
+    });
 }
 
 void Session::remove(const std::string& name) {
-    impl_->ch->send(proto::DeleteRequest{impl_->header(), name}, impl_->deadline());
-    impl_->expect_ok();
+    logged(*impl_->log, "delete '" + name + "'", [&] {
+        impl_->ch->send(proto::DeleteRequest{impl_->header(), name}, impl_->deadline());
+        impl_->expect_ok();
+    });
 }
 
 void Session::change_password(const Secret& new_password) {
+    logged(*impl_->log, "update (password change)", [&] { change_password_once(new_password); });
+}
+
+void Session::change_password_once(const Secret& new_password) {
     proto::UpdatePassword u;
     u.header = impl_->header();
     u.old_proof = auth::password_change_proof(impl_->salted_password, proto::update_password_record(impl_->user, u.header));
@@ -177,6 +197,12 @@ void Session::close() {
 
 TransferResult Session::upload(const std::string& local_path, const std::string& remote_name, bool overwrite,
                                const Progress& progress) {
+    return logged(*impl_->log, "upload '" + remote_name + "' from " + local_path,
+                  [&] { return upload_once(local_path, remote_name, overwrite, progress); });
+}
+
+TransferResult Session::upload_once(const std::string& local_path, const std::string& remote_name, bool overwrite,
+                                    const Progress& progress) {
     Fd fd(::open(local_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) fail(errno == ENOENT ? Errc::not_found : Errc::io, "cannot open " + local_path + ": " + std::strerror(errno));
     struct stat st {};
@@ -227,6 +253,12 @@ TransferResult Session::upload(const std::string& local_path, const std::string&
 
 TransferResult Session::download(const std::string& remote_name, const std::string& dest_path, bool overwrite,
                                  const Progress& progress) {
+    return logged(*impl_->log, "download '" + remote_name + "' to " + dest_path,
+                  [&] { return download_once(remote_name, dest_path, overwrite, progress); });
+}
+
+TransferResult Session::download_once(const std::string& remote_name, const std::string& dest_path, bool overwrite,
+                                      const Progress& progress) {
     if (!overwrite && file_exists(dest_path)) fail(Errc::already_exists, dest_path + " exists (use --overwrite)");
     proto::DownloadRequest req{impl_->header(), remote_name};
     impl_->ch->send(req, impl_->deadline());

@@ -169,6 +169,7 @@ private:
 
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);  // a peer that vanishes must not kill the server
+    std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit fails the upload (storage full), not the server
     Sftsd app;
     return app.run(argc, argv);
 }

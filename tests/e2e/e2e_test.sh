@@ -61,6 +61,12 @@ expect_exit "corrupted file detected" 7 "SHA-256 mismatch" as alice get small.bi
 check "corrupted download dropped" test ! -e "$work/dl/small.bin"
 check "no partial file left" bash -c "! ls -A '$work/dl' | grep -q sfts-part"
 
+# --- the client keeps its own timestamped log of every command and its result
+check "client log records the upload" grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T.* upload 'big.bin' from .*: ok" "$work/alice/state/sfts.log"
+check "client log records a refusal" grep -q "download 'small.bin' to .*: integrity: " "$work/alice/state/sfts.log"
+check "no secret in the client log" bash -c "! grep -qF \"\$(cat '$work/alice/password')\" '$work/alice/state/sfts.log' && ! grep -qF \"\$(cat '$work/alice/pin')\" '$work/alice/state/sfts.log'"
+check "no secret in the server log" bash -c "! grep -qF \"\$(cat '$work/alice/password')\" '$work/server/log' && ! grep -qF \"\$(cat '$work/server/pin')\" '$work/server/log' && ! grep -qF 'correct horse' '$work/server/log'"
+
 # --- password change
 printf 'Another-Strong-Passphrase-77' > "$work/alice/newpw"; chmod 600 "$work/alice/newpw"
 check "passwd" as alice passwd --new-password "file:$work/alice/newpw"
@@ -78,6 +84,11 @@ expect_exit "token bound to bob cannot enroll mallory" 6 "enrollment refused" \
 check "bob enrolls with his one-time token" as bob enroll --token-id "$token_id" --secret "file:$work/bob-secret"
 expect_exit "a used token is refused" 6 "enrollment refused" as bob enroll --token-id "$token_id" --secret "file:$work/bob-secret"
 check "bob sets his password and uploads" as bob put --new-password "file:$work/bob/password" "$work/small.bin" --as bob.bin
+check "admin demotes bob to unregistered" admin user role bob unregistered
+expect_exit "unregistered may not list" 5 "may not ls" as bob ls
+expect_exit "unregistered may not download" 5 "may not download" as bob get bob.bin -o "$work/dl"
+check "help for unregistered" bash -c "$(declare -f as); work=$work sfts_bin=$sfts_bin; as bob help | grep -qx 'commands your role allows on the server: update help exit'"
+check "admin restores bob" admin user role bob user
 old_serial=$(openssl x509 -noout -serial -in "$work/alice/state/client.crt" | cut -d= -f2)
 admin enrollment create alice > "$work/alice-token" 2>&1
 awk '/^secret/ {printf "%s", $2}' "$work/alice-token" > "$work/alice-secret"; chmod 600 "$work/alice-secret"

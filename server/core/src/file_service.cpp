@@ -263,7 +263,7 @@ private:
             fail(Errc::permission_denied, "role '" + role_ + "' may not overwrite files");
         if (b.size > ctx_.store->free_bytes()) fail(Errc::limit_exceeded, "not enough space on the server");
 
-        auto upload = ctx_.store->begin_upload();
+        auto upload = ctx_.store->begin_upload(b.size);  // reserves the space: a full disk fails here
         ch_.send(proto::OkReply{b.header.request_id, "send the data"}, frame_deadline());
 
         ossl::EvpMdCtxPtr md(EVP_MD_CTX_new());

@@ -30,6 +30,7 @@ struct ClientConfig {
     hsm::SecretSource password = hsm::SecretSource::parse("prompt");
     std::string user;                      // for enrollment; later read from the certificate
     std::string dir;                       // ca.crt and client.crt live here
+    std::string log_file;                  // the client's log (default DIR/sfts.log; "none": off)
     int timeout_ms = 30000;
 
     std::string ca_path() const { return dir + "/ca.crt"; }
@@ -93,6 +94,12 @@ public:
 
 private:
     explicit Session(std::unique_ptr<Impl> impl);
+    std::vector<proto::ListEntry> list_all();
+    TransferResult upload_once(const std::string& local_path, const std::string& remote_name, bool overwrite,
+                               const Progress& progress);
+    TransferResult download_once(const std::string& remote_name, const std::string& dest_path, bool overwrite,
+                                 const Progress& progress);
+    void change_password_once(const Secret& new_password);
     std::unique_ptr<Impl> impl_;
 };
 
