@@ -68,7 +68,7 @@ TlsFailure classify_failure(const SSL* ssl, int ssl_error, int sys_errno) {
     // Only when we verify: with SSL_VERIFY_NONE (enrollment) OpenSSL still records why the
     // chain would have failed, which says nothing about this error.
     const long verify = SSL_get_verify_result(ssl);
-    if (verify != X509_V_OK) {
+    if ((SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) && verify != X509_V_OK) {
         certificate = true;
         const std::string why = X509_verify_cert_error_string(verify);
         text = text.empty() ? why : text + " (" + why + ")";
