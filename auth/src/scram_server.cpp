@@ -2,7 +2,6 @@
 // add what it leaves to the application: the gs2 header policy (RFC 5802 section 6: no
 // downgrade, no binding under the non-PLUS name, tls-exporter only, no authzid), a decoy
 // verifier for unknown users, and bounds on the input.
-#include <charconv>
 #include <cstring>
 #include <exception>
 
@@ -23,8 +22,9 @@ bool bad_message(std::span<const std::uint8_t> m) {
     return m.empty() || m.size() > kMaxMessage || std::memchr(m.data(), 0, m.size()) != nullptr;
 }
 
-// The gs2 header policy. Returns an error sentence, or nullptr if acceptable.
-const char* check_gs2_header(bool plus, std::string_view msg) {
+// The client-first policy: gs2 header and strict message shape. Returns an error sentence,
+// or nullptr if acceptable.
+const char* check_client_first(bool plus, std::string_view msg) {
     std::size_t comma1 = msg.find(',');
     if (comma1 == std::string_view::npos) return "malformed SCRAM client-first message";
     std::string_view flag = msg.substr(0, comma1);
@@ -182,7 +182,7 @@ std::vector<std::uint8_t> ScramServer::client_first(std::string_view mechanism, 
     else if (mechanism != kMechanism)
         fail(Errc::auth_failed, "unsupported SASL mechanism");
     if (bad_message(message)) fail(Errc::auth_failed, "malformed SCRAM client-first message");
-    if (const char* why = check_gs2_header(m.plus, detail::chars_of(message))) fail(Errc::auth_failed, why);
+    if (const char* why = check_client_first(m.plus, detail::chars_of(message))) fail(Errc::auth_failed, why);
 
     m.session = detail::start_session(true, m.plus ? kMechanismPlus : kMechanism, &m);
     // Set even for the non-PLUS mechanism: gsasl then refuses the "y" flag as well (our own

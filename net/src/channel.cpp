@@ -8,7 +8,7 @@ namespace sfts::net {
 
 namespace {
 
-// 64 KiB per read: several TLS records at once (read-ahead), a fraction of a 1 MiB chunk.
+// Larger than any TLS record (16 KiB of plaintext), so every read takes a whole record.
 constexpr std::size_t kReadSize = 64 * 1024;
 
 // Wipes a received frame that held a password on every path out, exceptions included.

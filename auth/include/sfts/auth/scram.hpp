@@ -36,15 +36,20 @@ public:
     //   offers PLUS, refuses a client that says it supports binding but chose the non-PLUS
     //   mechanism (gs2 flag "y": downgrade, RFC 5802 section 6) and refuses PLUS with a wrong
     //   binding.
-    // decoy_key: server secret for a deterministic fake verifier for unknown users, so an unknown
-    //   user looks like a wrong password (same messages, stable salt, same failure).
+    // decoy_key: server secret (>= 16 bytes) for a deterministic fake verifier for unknown users,
+    //   so an unknown user looks like a wrong password (same messages, stable salt, same failure).
+    //   The decoy uses kDefaultScramIterations, so store real verifiers with the default too.
+    // lookup runs inside client_first(), on the calling thread, with the SASLprepped user name;
+    //   an exception it throws leaves client_first() unchanged. Error(invalid_argument) for an
+    //   empty lookup, empty or > 64-byte channel_binding or a short decoy_key.
     ScramServer(Lookup lookup, std::vector<std::uint8_t> channel_binding, std::vector<std::uint8_t> decoy_key);
     ~ScramServer();
     ScramServer(const ScramServer&) = delete;
     ScramServer& operator=(const ScramServer&) = delete;
 
     // mechanism must be kMechanism or kMechanismPlus. Returns server-first-message.
-    // Error(auth_failed) for a malformed message or a mechanism mismatch.
+    // Error(auth_failed) for a malformed message or a mechanism mismatch (also for an authzid
+    // "a=", extensions, or more than 4096 bytes); Error(integrity) if the stored verifier is malformed.
     std::vector<std::uint8_t> client_first(std::string_view mechanism, std::span<const std::uint8_t> message);
     // Returns server-final-message; Error(auth_failed, "authentication failed") on a wrong proof
     // (also for unknown users).
