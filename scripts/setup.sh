@@ -11,7 +11,7 @@ PACKAGES=(
   # POCO (Net, NetSSL, Util, Data + SQLite), SQLite CLI
   libpoco-dev libsqlite3-dev sqlite3
   # tests, UI, login and password policy, systemd integration
-  libboost-test-dev libncurses-dev libgsasl-dev libpwquality-dev libsystemd-dev
+  libboost-test-dev libncurses-dev libgsasl-dev libpwquality-dev cracklib-runtime libsystemd-dev
   # test and demo tools
   procps psmisc
 )
