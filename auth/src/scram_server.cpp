@@ -58,7 +58,7 @@ const char* check_client_first(bool plus, std::string_view msg) {
     return "malformed SCRAM client-first message";
 }
 
-ScramVerifier decoy_for(std::span<const std::uint8_t> key, const std::string& user) {
+ScramVerifier decoy_for(std::span<const std::uint8_t> key, const std::string& user, std::uint32_t iterations) {
     // Deterministic in (server key, user name): the same salt on every attempt, as a real
     // account would show, and keys no password can match (SHA-256 preimage).
     auto derive = [&](std::string_view domain) {
@@ -70,7 +70,7 @@ ScramVerifier decoy_for(std::span<const std::uint8_t> key, const std::string& us
     ScramVerifier v;
     auto salt = derive("sfts-scram-decoy-salt-v1");
     v.salt.assign(salt.begin(), salt.begin() + 16);
-    v.iterations = kDefaultScramIterations;
+    v.iterations = iterations;
     auto stored = derive("sfts-scram-decoy-stored-key-v1");
     auto server = derive("sfts-scram-decoy-server-key-v1");
     v.stored_key.assign(stored.begin(), stored.end());
@@ -86,6 +86,7 @@ struct ScramServer::Impl final : detail::SessionHandler {
     Lookup lookup;
     std::vector<std::uint8_t> channel_binding;
     std::vector<std::uint8_t> decoy_key;
+    std::uint32_t decoy_iterations = kDefaultScramIterations;
     detail::SessionPtr session;
     Step step = Step::first;
     bool plus = false;
@@ -114,7 +115,7 @@ struct ScramServer::Impl final : detail::SessionHandler {
                 fail(Errc::integrity, "stored SCRAM verifier of user '" + username + "' is malformed");
             verifier = std::move(*found);
         } else {
-            verifier = decoy_for(decoy_key, username);
+            verifier = decoy_for(decoy_key, username, decoy_iterations);
             decoy = true;
         }
         verifier_loaded = true;
@@ -160,7 +161,8 @@ struct ScramServer::Impl final : detail::SessionHandler {
     }
 };
 
-ScramServer::ScramServer(Lookup lookup, std::vector<std::uint8_t> channel_binding, std::vector<std::uint8_t> decoy_key)
+ScramServer::ScramServer(Lookup lookup, std::vector<std::uint8_t> channel_binding, std::vector<std::uint8_t> decoy_key,
+                         std::uint32_t decoy_iterations)
     : impl_(std::make_unique<Impl>()) {
     if (!lookup) fail(Errc::invalid_argument, "ScramServer needs a verifier lookup");
     if (channel_binding.empty() || channel_binding.size() > 64)
@@ -168,7 +170,9 @@ ScramServer::ScramServer(Lookup lookup, std::vector<std::uint8_t> channel_bindin
     if (decoy_key.size() < kMinDecoyKey) fail(Errc::invalid_argument, "ScramServer decoy key must be at least 16 bytes");
     impl_->lookup = std::move(lookup);
     impl_->channel_binding = std::move(channel_binding);
+    if (decoy_iterations < 4096) fail(Errc::invalid_argument, "ScramServer decoy iteration count below 4096");
     impl_->decoy_key = std::move(decoy_key);
+    impl_->decoy_iterations = decoy_iterations;
 }
 
 ScramServer::~ScramServer() = default;

@@ -303,6 +303,11 @@ BOOST_AUTO_TEST_CASE(unknown_user_looks_like_wrong_password) {
     auto server = other_site.server();
     f3 = text(server.client_first(kMechanism, bytes("n,,n=mallory,r=abc")));
     BOOST_TEST(attr(f3, 's') != attr(ghost_first, 's'));
+    // A site configured for another iteration count gives its decoys that count.
+    ScramServer tuned(site.lookup(), site.exporter, site.decoy_key, 700000);
+    std::string f4 = text(tuned.client_first(kMechanism, bytes("n,,n=mallory,r=abc")));
+    BOOST_TEST(attr(f4, 'i') == "700000");
+    BOOST_TEST(attr(f4, 's') == attr(ghost_first, 's'));
 }
 
 BOOST_AUTO_TEST_CASE(unknown_user_with_real_client) {
@@ -597,6 +602,7 @@ BOOST_AUTO_TEST_CASE(constructor_arguments) {
     BOOST_TEST((kind_of([&] { ScramServer(site.lookup(), {}, site.decoy_key); }) == Errc::invalid_argument));
     BOOST_TEST((kind_of([&] { ScramServer(site.lookup(), site.exporter, random_bytes(8)); }) == Errc::invalid_argument));
     BOOST_TEST((kind_of([&] { ScramServer(nullptr, site.exporter, site.decoy_key); }) == Errc::invalid_argument));
+    BOOST_TEST((kind_of([&] { ScramServer(site.lookup(), site.exporter, site.decoy_key, 1000); }) == Errc::invalid_argument));
     BOOST_TEST((kind_of([] { ScramClient("", Secret("x"), {}); }) == Errc::invalid_argument));
     BOOST_TEST((kind_of([] { ScramClient("alice", Secret("bad\x7fpassword"), {}); }) == Errc::invalid_argument));
 }

@@ -129,7 +129,7 @@ private:
             return row->verifier;
         };
         auto cb = ch_.tls().channel_binding();
-        auth::ScramServer server(lookup, cb, ctx_.decoy_key);
+        auth::ScramServer server(lookup, cb, ctx_.decoy_key, static_cast<std::uint32_t>(ctx_.cfg.auth.scram_iterations));
         try {
             auto server_first = server.client_first(first.mechanism, first.sasl);
             ch_.send(proto::ScramServerFirst{server_first}, deadline());

@@ -39,9 +39,8 @@ public:
     // Re-reads the blocklist file (SIGHUP). Error(io) if it cannot be read; the old list stays.
     void reload();
 
-    struct Impl;
-
 private:
+    struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 

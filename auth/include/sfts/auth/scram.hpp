@@ -38,11 +38,13 @@ public:
     //   binding.
     // decoy_key: server secret (>= 16 bytes) for a deterministic fake verifier for unknown users,
     //   so an unknown user looks like a wrong password (same messages, stable salt, same failure).
-    //   The decoy uses kDefaultScramIterations, so store real verifiers with the default too.
+    // decoy_iterations: the decoy's iteration count; pass the count new verifiers are made with
+    //   (the configured one), so that an unknown user shows the same i= as real accounts.
     // lookup runs inside client_first(), on the calling thread, with the SASLprepped user name;
-    //   an exception it throws leaves client_first() unchanged. Error(invalid_argument) for an
-    //   empty lookup, empty or > 64-byte channel_binding or a short decoy_key.
-    ScramServer(Lookup lookup, std::vector<std::uint8_t> channel_binding, std::vector<std::uint8_t> decoy_key);
+    //   an exception it throws propagates out of client_first() as is. Error(invalid_argument) for an
+    //   empty lookup, empty or > 64-byte channel_binding, a short decoy_key or decoy_iterations < 4096.
+    ScramServer(Lookup lookup, std::vector<std::uint8_t> channel_binding, std::vector<std::uint8_t> decoy_key,
+                std::uint32_t decoy_iterations = kDefaultScramIterations);
     ~ScramServer();
     ScramServer(const ScramServer&) = delete;
     ScramServer& operator=(const ScramServer&) = delete;
@@ -58,9 +60,8 @@ public:
     bool channel_bound() const;             // PLUS with verified binding
     const ScramVerifier& verifier() const;  // the one used (for update_password proof checks)
 
-    struct Impl;
-
 private:
+    struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 
@@ -82,9 +83,8 @@ public:
     // Available after client_final(): what the update_password proof needs. Wiped in the destructor.
     const std::vector<std::uint8_t>& salted_password() const;
 
-    struct Impl;
-
 private:
+    struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 
