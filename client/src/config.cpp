@@ -38,6 +38,8 @@ const std::vector<Option>& options() {
          [](ClientConfig& c, const std::string& k, const std::string& v) { c.enroll_port = ini::parse_int(k, v, 1, 65535); }},
         {"server.timeout_ms", "30000", "network deadline for each step",
          [](ClientConfig& c, const std::string& k, const std::string& v) { c.timeout_ms = ini::parse_int(k, v, 100, 3600000); }},
+        {"server.source_address", "", "local address to connect from (multi-homed hosts); empty: chosen by the system",
+         [](ClientConfig& c, const std::string&, const std::string& v) { c.source_address = v; }},
         {"token.module", hsm::kDefaultModulePath, "PKCS#11 module of your smartcard or token",
          [](ClientConfig& c, const std::string&, const std::string& v) { c.module = v; }},
         {"token.uri", "pkcs11:token=sfts-client", "RFC 7512 URI selecting your token",

@@ -9,6 +9,7 @@ std::unique_ptr<net::Channel> open_channel(const ClientConfig& cfg, int port, st
     Poco::Net::StreamSocket socket;
     try {
         Poco::Net::SocketAddress addr(cfg.host, static_cast<Poco::UInt16>(port));
+        if (!cfg.source_address.empty()) socket.impl()->bind(Poco::Net::SocketAddress(cfg.source_address, 0), false);
         socket.connect(addr, Poco::Timespan(static_cast<long>(cfg.timeout_ms) * 1000));
         socket.setNoDelay(true);
     } catch (const Poco::TimeoutException&) {

@@ -66,6 +66,8 @@ struct Session::Impl {
     net::Deadline deadline() const { return step_deadline(cfg); }
 
     proto::CommandHeader header() {
+        // Every command starts here, so a closed session fails cleanly instead of using a null channel.
+        if (!ch) fail(Errc::unavailable, "not connected (the session was closed)");
         proto::CommandHeader h;
         h.request_id = next_id++;
         h.timestamp_ms = now_ms();
@@ -187,6 +189,8 @@ void Session::change_password_once(const Secret& new_password) {
     impl_->expect_ok();
 }
 
+bool Session::connected() const { return impl_->ch != nullptr; }
+
 void Session::close() {
     if (!impl_->ch) return;
     impl_->ch->send(proto::ExitRequest{impl_->header()}, impl_->deadline());
@@ -195,14 +199,23 @@ void Session::close() {
     impl_->ch.reset();
 }
 
+namespace {
+
+bool cancelled(const CancelFlag* cancel) { return cancel && cancel->load(std::memory_order_relaxed); }
+
+}  // namespace
+
 TransferResult Session::upload(const std::string& local_path, const std::string& remote_name, bool overwrite,
-                               const Progress& progress) {
-    return logged(*impl_->log, "upload '" + remote_name + "' from " + local_path,
-                  [&] { return upload_once(local_path, remote_name, overwrite, progress); });
+                               const Progress& progress, const CancelFlag* cancel) {
+    return logged(*impl_->log, "upload '" + remote_name + "' from " + local_path, [&] {
+        auto r = upload_once(local_path, remote_name, overwrite, progress, cancel);
+        if (r.cancelled) impl_->log->information("upload '" + remote_name + "' cancelled; the server stored nothing");
+        return r;
+    });
 }
 
 TransferResult Session::upload_once(const std::string& local_path, const std::string& remote_name, bool overwrite,
-                                    const Progress& progress) {
+                                    const Progress& progress, const CancelFlag* cancel) {
     Fd fd(::open(local_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) fail(errno == ENOENT ? Errc::not_found : Errc::io, "cannot open " + local_path + ": " + std::strerror(errno));
     struct stat st {};
@@ -224,6 +237,12 @@ TransferResult Session::upload_once(const std::string& local_path, const std::st
         fail(kind, why);
     };
     while (sent < size) {
+        if (cancelled(cancel)) {
+            // The server answers the abort with one ok and drops its temporary file.
+            impl_->ch->send(proto::TransferAbort{impl_->header()}, impl_->deadline());
+            expect_reply<proto::OkReply>(impl_->receive());
+            return {remote_name, sent, {}, true};
+        }
         chunk.data.resize(static_cast<std::size_t>(std::min<std::uint64_t>(size - sent, proto::max_chunk)));
         ssize_t n = ::read(fd.get(), chunk.data.data(), chunk.data.size());
         if (n < 0 && errno == EINTR) continue;
@@ -252,13 +271,16 @@ TransferResult Session::upload_once(const std::string& local_path, const std::st
 }
 
 TransferResult Session::download(const std::string& remote_name, const std::string& dest_path, bool overwrite,
-                                 const Progress& progress) {
-    return logged(*impl_->log, "download '" + remote_name + "' to " + dest_path,
-                  [&] { return download_once(remote_name, dest_path, overwrite, progress); });
+                                 const Progress& progress, const CancelFlag* cancel) {
+    return logged(*impl_->log, "download '" + remote_name + "' to " + dest_path, [&] {
+        auto r = download_once(remote_name, dest_path, overwrite, progress, cancel);
+        if (r.cancelled) impl_->log->information("download '" + remote_name + "' cancelled; connection closed");
+        return r;
+    });
 }
 
 TransferResult Session::download_once(const std::string& remote_name, const std::string& dest_path, bool overwrite,
-                                      const Progress& progress) {
+                                      const Progress& progress, const CancelFlag* cancel) {
     if (!overwrite && file_exists(dest_path)) fail(Errc::already_exists, dest_path + " exists (use --overwrite)");
     proto::DownloadRequest req{impl_->header(), remote_name};
     impl_->ch->send(req, impl_->deadline());
@@ -298,6 +320,12 @@ TransferResult Session::download_once(const std::string& remote_name, const std:
                 }
             }
             if (progress) progress(got, h.size);
+            if (cancelled(cancel)) {
+                // transfer_abort would be seen only after the whole file: drop the connection
+                // instead. The Cleanup above removes the partial file.
+                impl_->ch.reset();
+                return {remote_name, got, {}, true};
+            }
             continue;
         }
         expect_reply<proto::DownloadEnd>(std::move(m));

@@ -34,7 +34,16 @@ void Channel::send(const proto::Message& m, Deadline deadline) {
     send_encoded(proto::type_of(m), frame, deadline);
 }
 
-proto::Message Channel::receive(Deadline deadline) {
+proto::Message Channel::receive(Deadline deadline) { return receive(deadline, std::chrono::milliseconds::max()); }
+
+proto::Message Channel::receive(Deadline idle_deadline, std::chrono::milliseconds frame_timeout) {
+    Deadline deadline = idle_deadline;
+    bool frame_started = decoder_.mid_frame() || buffer_pos_ < buffer_end_;
+    auto start_frame_clock = [&] {
+        if (frame_timeout == std::chrono::milliseconds::max()) return;
+        deadline = std::min(idle_deadline, Clock::now() + frame_timeout);
+    };
+    if (frame_started) start_frame_clock();
     for (;;) {
         while (buffer_pos_ < buffer_end_) {
             const proto::ByteView pending(buffer_.data() + buffer_pos_, buffer_end_ - buffer_pos_);
@@ -51,6 +60,10 @@ proto::Message Channel::receive(Deadline deadline) {
         }
         buffer_pos_ = 0;
         buffer_end_ = n;
+        if (!frame_started) {
+            frame_started = true;
+            start_frame_clock();
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "sfts/audit/audit_log.hpp"
 #include "sfts/db/database.hpp"
 #include "sfts/error.hpp"
 #include "sfts/files.hpp"
@@ -15,6 +16,7 @@
 #include "sfts/hsm/token.hpp"
 #include "sfts/pki/authority.hpp"
 #include "sfts/pki/x509.hpp"
+#include "sfts/server/abuse.hpp"
 #include "sfts/server/config.hpp"
 
 namespace {
@@ -40,6 +42,7 @@ constexpr const char* kUsage = R"(usage: sfts-admin [--config FILE] COMMAND [ARG
   user role NAME ROLE        change a user's role
   user disable|enable NAME   lock or unlock an account
   user expire NAME           force a password change at next login
+  user unlock NAME           clear the failed-login count of a locked account
   user delete NAME           remove an account
   role list                  roles and their permissions
   enrollment create USER [--hours N]
@@ -47,6 +50,11 @@ constexpr const char* kUsage = R"(usage: sfts-admin [--config FILE] COMMAND [ARG
                              its secret is printed once
   enrollment list            tokens and their state
   enrollment revoke ID       withdraw an unused token
+  block list                 blocked sources, with reason and expiry
+  block add ADDRESS [--hours N] [--reason TEXT]
+                             block an IP address (IPv6: its /64)
+  block remove ADDRESS       lift a block (the offense is still remembered)
+  audit verify [--file PATH] check the audit trail's hash chain (default: the configured one)
   config defaults            print every configuration option with its default
 
 SRC is where a secret comes from: file:PATH (mode 0600), env:NAME, or prompt (the default).
@@ -62,7 +70,7 @@ struct Args {
 const std::map<std::string, bool> kTakesValue = {
     {"--config", true}, {"--label", true}, {"--module", true}, {"--so-pin", true}, {"--pin", true},
     {"--csr", true},    {"--out", true},   {"--reason", true}, {"--force", false}, {"--help", false},
-    {"--role", true},   {"--hours", true},
+    {"--role", true},   {"--hours", true}, {"--file", true},
 };
 
 struct UsageError : std::runtime_error {
@@ -145,6 +153,14 @@ std::int64_t now_ms() {
         .count();
 }
 
+// What an administrator changes is part of the audit trail too.
+void admin_audit(const server::Config& cfg, std::string_view event, std::vector<audit::Field> fields) {
+    const char* who = std::getenv("SUDO_USER") ? std::getenv("SUDO_USER") : std::getenv("USER");
+    fields.insert(fields.begin(), {"by", std::string("sfts-admin (") + (who ? who : "?") + ")"});
+    audit::AuditLog log(cfg.service.audit_log);
+    log.append(event, fields);
+}
+
 // Users, roles and enrollment tokens live in the server's database; sfts-admin works on it
 // directly (SQLite in WAL mode lets it do so while sftsd runs).
 int database_cmd(const Args& a, const server::Config& cfg) {
@@ -172,6 +188,7 @@ int database_cmd(const Args& a, const server::Config& cfg) {
             u.role = opt(a, "--role", "registered");
             u.created_ms = now_ms();
             db->create_user(u);
+            admin_audit(cfg, "user_add", {{"user", u.name}, {"role", u.role}});
             std::cout << "user '" << u.name << "' created with role '" << u.role
                       << "'; enroll with: sfts-admin enrollment create " << u.name << "\n";
             return 0;
@@ -179,28 +196,84 @@ int database_cmd(const Args& a, const server::Config& cfg) {
         if (sub == "role") {
             need(4);
             db->set_role(p[2], p[3]);
+            admin_audit(cfg, "role_change", {{"user", p[2]}, {"role", p[3]}});
             std::cout << "user '" << p[2] << "' now has role '" << p[3] << "'\n";
             return 0;
         }
         if (sub == "disable" || sub == "enable") {
             need(3);
             db->set_disabled(p[2], sub == "disable");
+            admin_audit(cfg, "user_" + sub, {{"user", p[2]}});
             std::cout << "user '" << p[2] << "' " << sub << "d\n";
             return 0;
         }
         if (sub == "expire") {
             need(3);
             db->set_must_change_password(p[2], true);
+            admin_audit(cfg, "user_expire", {{"user", p[2]}});
             std::cout << "user '" << p[2] << "' must change the password at next login\n";
+            return 0;
+        }
+        if (sub == "unlock") {
+            need(3);
+            if (!db->find_user(p[2])) fail(Errc::not_found, "no user " + p[2]);
+            db->reset_login_failures(p[2]);
+            admin_audit(cfg, "user_unlock", {{"user", p[2]}});
+            std::cout << "user '" << p[2] << "' unlocked\n";
             return 0;
         }
         if (sub == "delete") {
             need(3);
             db->delete_user(p[2]);
+            admin_audit(cfg, "user_delete", {{"user", p[2]}});
             std::cout << "user '" << p[2] << "' deleted\n";
             return 0;
         }
         throw UsageError("user: unknown subcommand '" + sub + "'");
+    }
+    if (p[0] == "block") {
+        auto source_of = [](const std::string& text) {
+            Poco::Net::IPAddress ip;
+            if (!Poco::Net::IPAddress::tryParse(text, ip)) fail(Errc::invalid_argument, "not an IP address: '" + text + "'");
+            return server::AbuseGuard::source_key(ip);
+        };
+        std::int64_t now = now_ms();
+        if (sub == "list") {
+            need(2);
+            std::printf("%-28s %-8s %-22s %s\n", "SOURCE", "OFFENSES", "UNTIL", "REASON");
+            for (const auto& b : db->list_blocks()) {
+                std::string until = b.until_ms > now ? date(static_cast<std::time_t>(b.until_ms / 1000)) : "lifted/expired";
+                std::printf("%-28s %-8d %-22s %s\n", b.source.c_str(), b.offenses, until.c_str(), b.reason.c_str());
+            }
+            return 0;
+        }
+        if (sub == "add") {
+            need(3);
+            std::string hours_s = opt(a, "--hours", "24");
+            int hours = 0;
+            try {
+                hours = std::stoi(hours_s);
+            } catch (const std::exception&) {
+            }
+            if (hours < 1 || hours > 24 * 3650 || std::to_string(hours) != hours_s) throw UsageError("--hours must be 1 to 87600");
+            std::string src = source_of(p[2]);
+            auto prev = db->find_block(src);
+            db::Block b{src, now + std::int64_t{hours} * 3600 * 1000, opt(a, "--reason", "blocked by an administrator"),
+                        prev ? prev->offenses + 1 : 1, now};
+            db->put_block(b);
+            admin_audit(cfg, "block", {{"source", src}, {"detail", b.reason}, {"hours", hours_s}});
+            std::cout << "blocked " << src << " for " << hours << " h\n";
+            return 0;
+        }
+        if (sub == "remove") {
+            need(3);
+            std::string src = source_of(p[2]);
+            if (!db->lift_block(src)) fail(Errc::not_found, src + " is not blocked");
+            admin_audit(cfg, "unblock", {{"source", src}});
+            std::cout << "unblocked " << src << "\n";
+            return 0;
+        }
+        throw UsageError("block: unknown subcommand '" + sub + "'");
     }
     if (p[0] == "role" && sub == "list") {
         need(2);
@@ -223,6 +296,7 @@ int database_cmd(const Args& a, const server::Config& cfg) {
             if (hours < 1 || hours > 24 * 90 || std::to_string(hours) != hours_s) throw UsageError("--hours must be 1 to 2160");
             std::int64_t now = now_ms();
             auto t = db->create_enrollment_token(p[2], now + std::int64_t{hours} * 3600 * 1000, now);
+            admin_audit(cfg, "enrollment_token_create", {{"user", p[2]}, {"token_id", t.token.id}, {"hours", hours_s}});
             // The secret is shown once, here, for the administrator to hand over out of band.
             std::cout << "token-id " << t.token.id << "\nsecret   " << t.secret.view() << "\nfor user '" << p[2]
                       << "', valid " << hours << " h, single use:\n  sfts enroll --user " << p[2] << " --token-id "
@@ -240,6 +314,7 @@ int database_cmd(const Args& a, const server::Config& cfg) {
         if (sub == "revoke") {
             need(3);
             db->revoke_enrollment_token(p[2]);
+            admin_audit(cfg, "enrollment_token_revoke", {{"token_id", p[2]}});
             std::cout << "token " << p[2] << " revoked\n";
             return 0;
         }
@@ -296,10 +371,20 @@ int run(const Args& a) {
         auto pin = token_pin(cfg);
         pki::Authority ca(cfg.pki, pin);
         ca.revoke(p[2], reason);
+        admin_audit(cfg, "certificate_revoke", {{"serial", p[2]}, {"reason", std::to_string(reason)}});
         std::cout << "revoked " << p[2] << "; CRL written to " << cfg.pki.crl_path() << "\n";
         return 0;
     }
-    if (p[0] == "user" || p[0] == "role" || p[0] == "enrollment") return database_cmd(a, cfg);
+    if (p[0] == "user" || p[0] == "role" || p[0] == "enrollment" || p[0] == "block") return database_cmd(a, cfg);
+    if (p[0] == "audit" && p.size() == 2 && p[1] == "verify") {
+        std::string path = opt(a, "--file", cfg.service.audit_log);
+        auto r = audit::verify(path);
+        std::cout << path << ": " << r.records << " records, last " << r.last_seq << ":" << r.last_hash << "\n";
+        for (const auto& problem : r.problems) std::cout << "  " << problem << "\n";
+        if (!r.ok) fail(Errc::integrity, "the audit trail has been tampered with or damaged");
+        std::cout << "chain intact (records removed from the end show only against an anchor in the server log)\n";
+        return 0;
+    }
     if (p[0] == "crl" && p.size() == 2 && p[1] == "publish") {
         auto pin = token_pin(cfg);
         pki::Authority ca(cfg.pki, pin);

@@ -80,6 +80,13 @@ const std::vector<Option>& options() {
          [](Config& c, const std::string&, const std::string& v) { c.service.ports_file = v; }},
         {"paths.storage_dir", "", "where uploaded files live (default: STATE_DIR/files)",
          [](Config& c, const std::string&, const std::string& v) { c.service.storage_dir = v; }},
+        {"paths.audit_log", "", "the append-only, hash-chained audit trail (default: STATE_DIR/audit.jsonl)",
+         [](Config& c, const std::string&, const std::string& v) { c.service.audit_log = v; }},
+        {"log.audit_sync", "false", "true: fdatasync each audit record before going on (durable, ~200 records/s)",
+         [](Config& c, const std::string& k, const std::string& v) {
+             if (v != "true" && v != "false") fail(Errc::invalid_argument, k + ": must be true or false");
+             c.service.audit_sync = v == "true";
+         }},
         {"paths.database", "", "the SQLite user database (default: STATE_DIR/sfts.db)",
          [](Config& c, const std::string&, const std::string& v) { c.service.database = v; }},
         {"limits.handshake_timeout_ms", "10000", "deadline from accept to a completed TLS handshake",
@@ -94,6 +101,44 @@ const std::vector<Option>& options() {
          [](Config& c, const std::string& k, const std::string& v) { c.limits.max_file_bytes = static_cast<long long>(parse_int(k, v, 1, 65536)) << 30; }},
         {"limits.replay_window_s", "30", "accepted clock difference of a command's timestamp, in seconds",
          [](Config& c, const std::string& k, const std::string& v) { c.limits.replay_window_s = parse_int(k, v, 1, 3600); }},
+        {"limits.quota_mib", "0", "per-user storage quota in MiB (0: none)",
+         [](Config& c, const std::string& k, const std::string& v) { c.limits.quota_bytes = static_cast<long long>(parse_int(k, v, 0, 1 << 30)) << 20; }},
+        {"limits.quota_files", "0", "per-user number of files (0: none)",
+         [](Config& c, const std::string& k, const std::string& v) { c.limits.quota_files = parse_int(k, v, 0, 100000000); }},
+        {"limits.max_transfers_per_user", "4", "uploads and downloads one user may run at once",
+         [](Config& c, const std::string& k, const std::string& v) { c.limits.max_transfers_per_user = parse_int(k, v, 1, 1000); }},
+        {"abuse.failure_threshold", "3", "authentication failures from one source (IPv6: per /64) that block it",
+         [](Config& c, const std::string& k, const std::string& v) { c.abuse.failure_threshold = parse_int(k, v, 1, 1000); }},
+        {"abuse.failure_window_h", "24", "hours within which those failures count",
+         [](Config& c, const std::string& k, const std::string& v) { c.abuse.failure_window_h = parse_int(k, v, 1, 24 * 365); }},
+        {"abuse.ban_h", "24", "hours a first block lasts",
+         [](Config& c, const std::string& k, const std::string& v) { c.abuse.ban_h = parse_int(k, v, 1, 24 * 365); }},
+        {"abuse.ban_increment_h", "24", "hours added for each earlier block of the same source",
+         [](Config& c, const std::string& k, const std::string& v) { c.abuse.ban_increment_h = parse_int(k, v, 0, 24 * 365); }},
+        {"abuse.safe_list", "", "comma-separated CIDRs that are never blocked or rate-limited",
+         [](Config& c, const std::string& k, const std::string& v) {
+             c.abuse.safe_list = split_list(v);
+             for (const auto& cidr : c.abuse.safe_list) {
+                 auto slash = cidr.find('/');
+                 std::string ip = cidr.substr(0, slash);
+                 if (ip.empty() || ip.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos)
+                     fail(Errc::invalid_argument, k + ": not a CIDR: '" + cidr + "'");
+             }
+         }},
+        {"abuse.account_max_failures", "10", "consecutive failed logins that lock an account (NIST SP 800-63B: at most 100)",
+         [](Config& c, const std::string& k, const std::string& v) { c.abuse.account_max_failures = parse_int(k, v, 1, 100); }},
+        {"abuse.account_delay_ms", "500", "delay after the first failed login, doubling with each further one (at most 30 s)",
+         [](Config& c, const std::string& k, const std::string& v) { c.abuse.account_delay_ms = parse_int(k, v, 0, 30000); }},
+        {"abuse.connections_per_s", "5", "new connections per second per source, sustained",
+         [](Config& c, const std::string& k, const std::string& v) { c.abuse.connections_per_s = parse_int(k, v, 1, 100000); }},
+        {"abuse.connection_burst", "20", "new connections per source allowed in a burst",
+         [](Config& c, const std::string& k, const std::string& v) { c.abuse.connection_burst = parse_int(k, v, 1, 100000); }},
+        {"abuse.commands_per_s", "100", "commands per second per source, sustained",
+         [](Config& c, const std::string& k, const std::string& v) { c.abuse.commands_per_s = parse_int(k, v, 1, 1000000); }},
+        {"abuse.command_burst", "400", "commands per source allowed in a burst",
+         [](Config& c, const std::string& k, const std::string& v) { c.abuse.command_burst = parse_int(k, v, 1, 1000000); }},
+        {"abuse.max_connections_per_source", "32", "connections open at once from one source",
+         [](Config& c, const std::string& k, const std::string& v) { c.abuse.max_connections_per_source = parse_int(k, v, 1, 100000); }},
         {"auth.scram_iterations", "600000", "PBKDF2 iterations of new password verifiers",
          [](Config& c, const std::string& k, const std::string& v) { c.auth.scram_iterations = parse_int(k, v, 4096, 100000000); }},
         {"auth.min_password_length", "8", "minimum password length in characters (NIST SP 800-63B)",
@@ -135,6 +180,7 @@ namespace {
 void resolve_paths(Config& c) {
     if (c.service.storage_dir.empty()) c.service.storage_dir = c.pki.state_dir + "/files";
     if (c.service.database.empty()) c.service.database = c.pki.state_dir + "/sfts.db";
+    if (c.service.audit_log.empty()) c.service.audit_log = c.pki.state_dir + "/audit.jsonl";
 }
 
 }  // namespace

@@ -9,6 +9,7 @@ sftsd_bin=$bin/server/sftsd
 sfts_bin=$bin/client-tui/sfts
 pass=0 fail=0
 
+# SFTS_E2E_EXTRA_CONF: more INI lines for the server (set before e2e_init).
 e2e_init() {
   work=$(mktemp -d /tmp/sfts-e2e-XXXXXX)
   trap e2e_cleanup EXIT
@@ -33,6 +34,7 @@ site_secret = file:$work/server/site-secret
 scram_iterations = 4096
 [log]
 level = debug
+${SFTS_E2E_EXTRA_CONF:-}
 CONF
   SOFTHSM2_CONF=$work/server/softhsm2.conf "$admin_bin" --config "$work/server/sftsd.conf" token init --label server \
     --so-pin "file:$work/server/so-pin" --pin "file:$work/server/pin" >/dev/null

@@ -23,9 +23,60 @@ std::string loggable(std::string_view text) {
     return out;
 }
 
+void ServerContext::audit_event(std::string_view event, std::vector<audit::Field> fields) {
+    for (auto& f : fields)
+        if (f.value.size() > 512) f.value = f.value.substr(0, 512) + "...";  // peers control some values
+    try {
+        audit->append(event, fields);
+    } catch (const std::exception& e) {
+        log->error(std::string("AUDIT TRAIL NOT WRITTEN (") + std::string(event) + "): " + e.what());
+    }
+}
+
 void ServerContext::reload_crl() {
     auto crl = ossl::crl_from_pem(read_file(cfg.pki.crl_path()));
     file_tls->set_crl(crl.get());
+}
+
+AbuseConfig abuse_config(const Config& cfg) {
+    constexpr std::int64_t hour = 3600LL * 1000;
+    AbuseConfig a;
+    a.failure_threshold = cfg.abuse.failure_threshold;
+    a.failure_window_ms = cfg.abuse.failure_window_h * hour;
+    a.ban_ms = cfg.abuse.ban_h * hour;
+    a.ban_increment_ms = cfg.abuse.ban_increment_h * hour;
+    for (const auto& c : cfg.abuse.safe_list) {
+        try {
+            a.safe_list.push_back(Cidr::parse(c));
+        } catch (const Error& e) {
+            fail(Errc::invalid_argument, "abuse.safe_list: " + std::string(e.what()));
+        }
+    }
+    a.account_max_failures = cfg.abuse.account_max_failures;
+    a.account_delay_base_ms = cfg.abuse.account_delay_ms;
+    a.connections_per_s = cfg.abuse.connections_per_s;
+    a.connection_burst = cfg.abuse.connection_burst;
+    a.commands_per_s = cfg.abuse.commands_per_s;
+    a.command_burst = cfg.abuse.command_burst;
+    a.max_connections_per_source = cfg.abuse.max_connections_per_source;
+    a.max_connections = cfg.service.max_connections;
+    return a;
+}
+
+TransferSlot::TransferSlot(ServerContext& ctx, const std::string& user) : ctx_(ctx), user_(user) {
+    std::lock_guard lock(ctx_.transfers_mutex);
+    int& n = ctx_.transfers[user_];
+    if (n >= ctx_.cfg.limits.max_transfers_per_user) {
+        if (n == 0) ctx_.transfers.erase(user_);
+        fail(Errc::limit_exceeded, "too many transfers at once for '" + user_ + "' (limit " +
+                                       std::to_string(ctx_.cfg.limits.max_transfers_per_user) + ")");
+    }
+    ++n;
+}
+
+TransferSlot::~TransferSlot() {
+    std::lock_guard lock(ctx_.transfers_mutex);
+    if (--ctx_.transfers[user_] <= 0) ctx_.transfers.erase(user_);
 }
 
 std::unique_ptr<ServerContext> make_context(const Config& cfg, const Secret& pin, std::optional<Secret> site_secret,
@@ -58,6 +109,12 @@ std::unique_ptr<ServerContext> make_context(const Config& cfg, const Secret& pin
     ctx->db = db::Database::open_sqlite(cfg.service.database);
     ctx->store = std::make_unique<storage::FileStore>(cfg.service.storage_dir);
     ctx->replay = std::make_unique<ReplayGuard>(std::chrono::seconds(cfg.limits.replay_window_s));
+    ctx->abuse = std::make_unique<AbuseGuard>(*ctx->db, abuse_config(cfg), ctx->clock, log);
+    ctx->audit = std::make_unique<audit::AuditLog>(cfg.service.audit_log);
+    ctx->audit->sync = cfg.service.audit_sync;
+    ctx->abuse->on_event = [c = ctx.get()](const std::string& event, const std::string& source, const std::string& detail) {
+        c->audit_event(event, {{"source", source}, {"detail", detail}});
+    };
     auth::PasswordPolicyOptions popts;
     popts.min_length = static_cast<std::size_t>(cfg.auth.min_password_length);
     popts.blocklist_file = cfg.auth.password_blocklist;

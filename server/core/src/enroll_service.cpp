@@ -50,7 +50,7 @@ void revoke_previous(ServerContext& ctx, const std::string& user, const std::str
     if (any) ctx.authority->publish_crl();
 }
 
-void run(ServerContext& ctx, net::Channel& ch, const std::string& peer) {
+void run(ServerContext& ctx, net::Channel& ch, const std::string& peer, const Poco::Net::IPAddress& ip) {
     auto& log = *ctx.log;
     auto frame_deadline = [&] { return net::deadline_in(std::chrono::milliseconds(ctx.cfg.limits.frame_timeout_ms)); };
     auto overall = net::deadline_in(std::chrono::milliseconds(ctx.cfg.limits.login_timeout_ms));
@@ -73,6 +73,7 @@ void run(ServerContext& ctx, net::Channel& ch, const std::string& peer) {
         auto s = ctx.db->enrollment_token_secret(token_id, user, ctx.clock());
         if (!s) {
             log.warning("enrollment refused: unknown, used or expired token for " + who);
+            ctx.abuse->failure(ip, "enrollment");
             fail(Errc::auth_failed, "enrollment refused");
         }
         secret = std::move(*s);
@@ -80,6 +81,7 @@ void run(ServerContext& ctx, net::Channel& ch, const std::string& peer) {
         if (!ctx.site_secret) fail(Errc::permission_denied, "this server enrolls with one-time tokens only");
         if (has_account(ctx, user)) {
             log.warning("enrollment refused: site secret used for existing account " + who);
+            ctx.abuse->failure(ip, "enrollment takeover");
             fail(Errc::permission_denied, "user '" + user + "' already exists: re-enrollment needs a one-time token");
         }
         secret = ctx.site_secret->clone();
@@ -95,12 +97,14 @@ void run(ServerContext& ctx, net::Channel& ch, const std::string& peer) {
     auto expected = auth::hmac_sha256(bytes_of(secret), client_transcript);
     if (!auth::equal_constant_time(expected, csr_msg.client_proof)) {
         log.warning("enrollment refused: bad proof (wrong secret) for " + who);
+            ctx.abuse->failure(ip, "enrollment");
         fail(Errc::auth_failed, "enrollment refused");
     }
     auto csr = pki::validate_csr_der(csr_msg.csr_der.data(), csr_msg.csr_der.size());
     if (csr.username != user) fail(Errc::invalid_argument, "the CSR's common name is not the enrolling user");
     if (by_token && !ctx.db->consume_enrollment_token(token_id, ctx.clock())) {
         log.warning("enrollment refused: token already used (race) for " + who);
+        ctx.abuse->failure(ip, "enrollment");
         fail(Errc::auth_failed, "enrollment refused");
     }
 
@@ -132,6 +136,8 @@ void run(ServerContext& ctx, net::Channel& ch, const std::string& peer) {
         proto::enroll_server_transcript(start, challenge, csr_msg, result.ca_cert_der, result.cert_der, tls_fp);
     result.server_proof = auth::hmac_sha256(bytes_of(secret), server_transcript);
     ch.send(result, deadline());
+    ctx.audit_event("enroll", {{"user", user}, {"serial", ossl::serial_hex(cert.get())}, {"source", peer},
+                               {"method", by_token ? "one-time token" : "site secret"}, {"result", "ok"}});
     log.notice("enrolled " + who + (by_token ? " with a one-time token" : " with the site secret") + ", certificate " +
                ossl::serial_hex(cert.get()));
 }
@@ -142,13 +148,15 @@ void serve_enrollment(ServerContext& ctx, Poco::Net::StreamSocket socket) {
     std::string peer = "?";
     std::unique_ptr<net::Channel> ch;
     try {
+        Poco::Net::IPAddress ip = socket.peerAddress().host();
         auto stream = std::make_unique<net::TlsStream>(ctx.enroll_tls, socket);
         peer = stream->peer_address();
         stream->handshake(net::deadline_in(std::chrono::milliseconds(ctx.cfg.limits.handshake_timeout_ms)));
         ch = std::make_unique<net::Channel>(std::move(stream), proto::Side::server, proto::Service::enroll);
-        run(ctx, *ch, peer);
+        run(ctx, *ch, peer, ip);
         ch->tls().close(net::deadline_in(std::chrono::seconds(1)));
-    } catch (const Error& e) {
+ } catch (const Error& e) {
+        ctx.audit_event("enroll", {{"source", peer}, {"result", std::string(errc_name(e.kind()))}, {"detail", e.what()}});
         ctx.log->warning("enrollment from " + peer + " failed: " + std::string(errc_name(e.kind())) + ": " + e.what());
         if (ch && !ch->session().closed()) {
             try {

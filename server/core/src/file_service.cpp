@@ -3,6 +3,7 @@
 #include <Poco/Logger.h>
 #include <openssl/evp.h>
 
+#include <thread>
 #include <variant>
 
 #include "sfts/auth/scram.hpp"
@@ -44,7 +45,8 @@ std::string hex_short(const proto::Sha256& h) { return ossl::hex(h.data(), 8); }
 
 class FileSession {
 public:
-    FileSession(ServerContext& ctx, net::Channel& ch, std::string peer) : ctx_(ctx), ch_(ch), peer_(std::move(peer)) {}
+    FileSession(ServerContext& ctx, net::Channel& ch, std::string peer, Poco::Net::IPAddress ip)
+        : ctx_(ctx), ch_(ch), peer_(std::move(peer)), ip_(std::move(ip)) {}
 
     void run() {
         identify();
@@ -116,6 +118,7 @@ private:
         }
         ctx_.db->set_verifier(user_, v, ctx_.clock());
         ctx_.log->notice("account set up: " + who_);
+        ctx_.audit_event("password_set", {{"user", user_}, {"serial", serial_}, {"source", peer_}, {"result", "ok"}});
     }
 
     template <typename DeadlineFn>
@@ -128,6 +131,16 @@ private:
             if (!row || row->disabled || !row->verifier) return std::nullopt;
             return row->verifier;
         };
+        auto row = ctx_.db->find_user(user_);
+        if (row && ctx_.abuse->account_locked(*row)) {
+            ctx_.abuse->failure(ip_, "locked account");
+            ctx_.log->warning("login refused, account locked: " + who_);
+            ctx_.audit_event("login", {{"user", user_}, {"serial", serial_}, {"source", peer_}, {"result", "locked"}});
+            fail(Errc::permission_denied,
+                 "account locked after too many failed logins: ask an administrator (sfts-admin user unlock)");
+        }
+        // Growing delays after failed logins (NIST SP 800-63B 5.2.2): slow guessing, not users.
+        if (row && row->failed_logins > 0) std::this_thread::sleep_for(ctx_.abuse->login_delay(row->failed_logins));
         auto cb = ch_.tls().channel_binding();
         auth::ScramServer server(lookup, cb, ctx_.decoy_key, static_cast<std::uint32_t>(ctx_.cfg.auth.scram_iterations));
         try {
@@ -138,10 +151,18 @@ private:
             if (server.username() != user_) fail(Errc::auth_failed, "authentication failed");
             ch_.send(proto::ScramServerFinal{server_final}, deadline());
         } catch (const Error& e) {
-            if (e.kind() == Errc::auth_failed)
+            if (e.kind() == Errc::auth_failed) {
+                ctx_.audit_event("login", {{"user", user_}, {"serial", serial_}, {"source", peer_}, {"result", "auth_failed"},
+                                           {"as", server.username()}});
                 ctx_.log->warning("login failed: " + who_ + " (as '" + loggable(server.username()) + "')");
+                if (row) ctx_.abuse->login_failed(user_);
+                ctx_.abuse->failure(ip_, "login");
+            }
             throw;
         }
+        if (row) ctx_.abuse->login_succeeded(*row);
+        ctx_.audit_event("login", {{"user", user_}, {"serial", serial_}, {"source", peer_}, {"result", "ok"},
+                                   {"channel_binding", server.channel_bound() ? "tls-exporter" : "none"}});
         verifier_ = server.verifier();
         refresh_caller();
         ctx_.log->notice("login " + who_ + " role " + role_ + ", " + ch_.tls().version() + " " + ch_.tls().cipher() +
@@ -160,7 +181,7 @@ private:
     void commands() {
         for (;;) {
             auto idle = net::deadline_in(milliseconds(ctx_.cfg.limits.idle_timeout_ms));
-            proto::Message m = ch_.receive(idle);
+            proto::Message m = ch_.receive(idle, milliseconds(ctx_.cfg.limits.frame_timeout_ms));
             auto type = proto::type_of(m);
             const proto::CommandHeader* h = header_of(m);
             SFTS_INVARIANT(h != nullptr);  // the state machine lets only commands through here
@@ -171,20 +192,32 @@ private:
             }
             const CommandSpec* spec = find_command(type);
             SFTS_INVARIANT(spec != nullptr);
+            audit_.clear();
             try {
+                if (!ctx_.abuse->admit_command(ip_)) fail(Errc::limit_exceeded, "command rate limit exceeded; slow down");
                 check_fresh(*h);
                 if (!allowed(caller_, *spec)) {
                     fail(Errc::permission_denied, caller_.must_change_password
                                                       ? "your password must be changed first (update)"
                                                       : "role '" + role_ + "' may not " + std::string(spec->name));
                 }
-                if (!dispatch(m, id)) return;  // exit
+                bool more = dispatch(m, id);
+                audit_command(*spec, "ok");
+                if (!more) return;  // exit
             } catch (const Error& e) {
+                audit_command(*spec, std::string(errc_name(e.kind())) + ": " + e.what());
                 if (e.kind() == Errc::internal || ch_.session().closed()) throw;
                 reply_error(*spec, id, e);
                 if (ch_.session().closed()) return;  // the error ended the session (mid-upload)
             }
         }
+    }
+
+    void audit_command(const CommandSpec& spec, const std::string& result) {
+        std::vector<audit::Field> f = {{"user", user_}, {"serial", serial_}, {"source", peer_}, {"command", std::string(spec.name)}};
+        for (auto& x : audit_) f.push_back(std::move(x));
+        f.push_back({"result", result});
+        ctx_.audit_event("command", std::move(f));
     }
 
     void reply_error(const CommandSpec& spec, std::uint64_t id, const Error& e) {
@@ -253,14 +286,35 @@ private:
         ctx_.log->information("ls by " + who_ + ": " + std::to_string(page.entries.size()) + " entries");
     }
 
+    void check_quota(const proto::UploadBegin& b, bool exists) {
+        if (ctx_.cfg.limits.quota_bytes == 0 && ctx_.cfg.limits.quota_files == 0) return;
+        auto use = ctx_.db->usage(user_);
+        std::uint64_t replaced = 0, replaced_files = 0;
+        if (exists)
+            if (auto old = ctx_.db->find_file(b.filename); old && old->uploader == user_) {
+                replaced = old->size;
+                replaced_files = 1;
+            }
+        auto qb = static_cast<std::uint64_t>(ctx_.cfg.limits.quota_bytes);
+        auto qf = static_cast<std::uint64_t>(ctx_.cfg.limits.quota_files);
+        if (qb && use.bytes - replaced + b.size > qb)
+            fail(Errc::limit_exceeded, "quota exceeded: " + std::to_string(use.bytes) + " of " + std::to_string(qb) +
+                                           " bytes used; this file needs " + std::to_string(b.size));
+        if (qf && use.files - replaced_files + 1 > qf)
+            fail(Errc::limit_exceeded, "quota exceeded: " + std::to_string(use.files) + " of " + std::to_string(qf) + " files");
+    }
+
     void on_upload(const proto::UploadBegin& b) {
+        audit_ = {{"filename", b.filename}, {"size", std::to_string(b.size)}};
         check_name(b.filename);
+        TransferSlot slot(ctx_, user_);
         if (b.size > static_cast<std::uint64_t>(ctx_.cfg.limits.max_file_bytes))
             fail(Errc::limit_exceeded, "file larger than the server's limit");
         bool exists = ctx_.store->exists(b.filename);
         if (exists && !b.overwrite) fail(Errc::already_exists, "'" + b.filename + "' exists (overwrite not requested)");
         if (exists && !caller_.permissions.count(db::Permission::overwrite) && !caller_.permissions.count(db::Permission::admin))
             fail(Errc::permission_denied, "role '" + role_ + "' may not overwrite files");
+        check_quota(b, exists);
         if (b.size > ctx_.store->free_bytes()) fail(Errc::limit_exceeded, "not enough space on the server");
 
         auto upload = ctx_.store->begin_upload(b.size);  // reserves the space: a full disk fails here
@@ -290,6 +344,7 @@ private:
         unsigned int n = 0;
         ossl::check(EVP_DigestFinal_ex(md.get(), digest.data(), &n), "EVP_DigestFinal_ex");
         if (upload.bytes_written() != b.size) fail(Errc::integrity, "received fewer bytes than announced; nothing stored");
+        audit_.push_back({"sha256", ossl::hex(digest.data(), digest.size())});
         if (digest != end.sha256) fail(Errc::integrity, "SHA-256 mismatch; nothing stored");
         auto record = proto::upload_record(user_, b, digest);
         if (!pki::pss_verify(client_key_.get(), record, end.signature))
@@ -319,10 +374,14 @@ private:
     }
 
     void on_download(const proto::DownloadRequest& r) {
+        audit_ = {{"filename", r.filename}};
         check_name(r.filename);
+        TransferSlot slot(ctx_, user_);
         auto rec = ctx_.db->find_file(r.filename);
         if (!rec) fail(Errc::not_found, "no file '" + r.filename + "'");
         auto reader = ctx_.store->open(r.filename);
+        audit_.push_back({"size", std::to_string(rec->size)});
+        audit_.push_back({"sha256", ossl::hex(rec->sha256)});
         if (reader.size() != rec->size) fail(Errc::integrity, "stored file does not match its record");
         proto::DownloadHeader h;
         h.request_id = r.header.request_id;
@@ -351,6 +410,7 @@ private:
     }
 
     void on_delete(const proto::DeleteRequest& r) {
+        audit_ = {{"filename", r.filename}};
         check_name(r.filename);
         if (!ctx_.db->find_file(r.filename) && !ctx_.store->exists(r.filename))
             fail(Errc::not_found, "no file '" + r.filename + "'");
@@ -365,6 +425,8 @@ private:
         if (!auth::verify_password_change_proof(verifier_, record, u.old_proof)) {
             u.new_password.wipe();
             ctx_.log->warning("password change refused (wrong current password): " + who_);
+            ctx_.abuse->login_failed(user_);
+            ctx_.abuse->failure(ip_, "password change");
             fail(Errc::auth_failed, "the current password is wrong");
         }
         ctx_.policy->check(u.new_password, user_);
@@ -379,10 +441,12 @@ private:
     ServerContext& ctx_;
     net::Channel& ch_;
     std::string peer_;
+    Poco::Net::IPAddress ip_;
     std::string user_, serial_, who_, role_;
     ossl::EvpPkeyPtr client_key_;
     auth::ScramVerifier verifier_;
     Caller caller_;
+    std::vector<audit::Field> audit_;  // what the running command adds to its audit record
 };
 
 }  // namespace
@@ -391,11 +455,18 @@ void serve_file_session(ServerContext& ctx, Poco::Net::StreamSocket socket) {
     std::string peer = "?";
     std::unique_ptr<net::Channel> ch;
     try {
+        Poco::Net::IPAddress ip = socket.peerAddress().host();
         auto stream = std::make_unique<net::TlsStream>(ctx.file_tls, socket);
         peer = stream->peer_address();
-        stream->handshake(net::deadline_in(milliseconds(ctx.cfg.limits.handshake_timeout_ms)));
+        try {
+            stream->handshake(net::deadline_in(milliseconds(ctx.cfg.limits.handshake_timeout_ms)));
+        } catch (const Error& e) {
+            // A rejected certificate is an authentication failure like any other.
+            if (e.kind() == Errc::auth_failed) ctx.abuse->failure(ip, "certificate");
+            throw;
+        }
         ch = std::make_unique<net::Channel>(std::move(stream), proto::Side::server, proto::Service::file);
-        FileSession session(ctx, *ch, peer);
+        FileSession session(ctx, *ch, peer, ip);
         session.run();
         ch->tls().close(net::deadline_in(std::chrono::seconds(1)));
     } catch (const Error& e) {

@@ -45,7 +45,7 @@ namespace sfts::db {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr std::size_t kMaxSessions = 8;
 constexpr int kBusyTimeoutMs = 5000;
 // POCO's SQLite connector retries a failing open until this many seconds have passed (60 by
@@ -158,6 +158,25 @@ std::vector<std::string> schema_v1(const std::string& blob) {
         " uploader VARCHAR(64) NOT NULL,"
         " uploaded_ms BIGINT NOT NULL,"
         " upload_signature " + blob + ")",
+    };
+}
+
+// Version 2: abuse resistance. Failures and blocks are in the database so that a restart
+// forgives no one and servers sharing the database share them.
+std::vector<std::string> schema_v2() {
+    return {
+        "CREATE TABLE auth_failures (source VARCHAR(64) NOT NULL, at_ms BIGINT NOT NULL, kind VARCHAR(32) NOT NULL)",
+        "CREATE INDEX auth_failures_source ON auth_failures (source, at_ms)",
+        // A row outlives its block (until_ms in the past) to remember repeat offenders.
+        "CREATE TABLE blocks ("
+        " source VARCHAR(64) PRIMARY KEY,"
+        " until_ms BIGINT NOT NULL,"
+        " reason VARCHAR(255) NOT NULL,"
+        " offenses INTEGER NOT NULL,"
+        " created_ms BIGINT NOT NULL)",
+        "ALTER TABLE users ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE users ADD COLUMN last_failed_ms BIGINT NOT NULL DEFAULT 0",
+        "CREATE INDEX files_uploader ON files (uploader)",
     };
 }
 
@@ -299,7 +318,8 @@ struct Database::Impl {
                 insert_permissions(s, n, r.perms);
             }
         }
-        // Later versions: if (version < 2) { ALTER TABLE ... }
+        if (version < 2)
+            for (const auto& sql : schema_v2()) s << sql, now;
         int target = kSchemaVersion;
         s << "UPDATE schema_version SET version = $1 WHERE id = 1", use(target), now;
         tx.commit();
@@ -337,14 +357,14 @@ namespace {
 std::vector<User> select_users(Session& s, const std::string* name) {
     std::vector<std::string> names, roles;
     std::vector<BLOB> salts, stored, server;
-    std::vector<Int64> iterations, disabled, must_change, created, changed;
+    std::vector<Int64> iterations, disabled, must_change, created, changed, failed, last_failed;
     Statement st(s);
     st << "SELECT name, role, scram_salt, scram_iterations, scram_stored_key, scram_server_key,"
-          " disabled, must_change_password, created_ms, password_changed_ms FROM users";
+          " disabled, must_change_password, created_ms, password_changed_ms, failed_logins, last_failed_ms FROM users";
     std::string n = name ? *name : std::string();
     if (name) st << " WHERE name = $1", use(n);
     st << " ORDER BY name", into(names), into(roles), into(salts), into(iterations), into(stored), into(server),
-        into(disabled), into(must_change), into(created), into(changed), now;
+        into(disabled), into(must_change), into(created), into(changed), into(failed), into(last_failed), now;
     std::vector<User> out;
     for (std::size_t i = 0; i < names.size(); ++i) {
         User u;
@@ -357,6 +377,8 @@ std::vector<User> select_users(Session& s, const std::string* name) {
         u.must_change_password = must_change[i] != 0;
         u.created_ms = created[i];
         u.password_changed_ms = changed[i];
+        u.failed_logins = static_cast<int>(failed[i]);
+        u.last_failed_ms = last_failed[i];
         out.push_back(std::move(u));
     }
     return out;
@@ -699,6 +721,124 @@ bool Database::remove_file(const std::string& name) {
         Statement st(s);
         st << "DELETE FROM files WHERE name = $1", use(n);
         return st.execute() > 0;
+    });
+}
+
+// --- abuse resistance ------------------------------------------------------------------------
+
+void Database::record_auth_failure(const std::string& source, const std::string& kind, std::int64_t now_ms) {
+    impl_->write("record failure", [&](Session& s) {
+        std::string src = source, k = kind.substr(0, 32);
+        Int64 t = now_ms;
+        s << "INSERT INTO auth_failures (source, at_ms, kind) VALUES ($1, $2, $3)", use(src), use(t), use(k), now;
+        return 0;
+    });
+}
+
+std::size_t Database::auth_failures_since(const std::string& source, std::int64_t since_ms) {
+    return impl_->read("count failures", [&](Session& s) {
+        std::string src = source;
+        Int64 t = since_ms, n = 0;
+        s << "SELECT COUNT(*) FROM auth_failures WHERE source = $1 AND at_ms >= $2", use(src), use(t), into(n), now;
+        return static_cast<std::size_t>(n);
+    });
+}
+
+void Database::clear_auth_failures(const std::string& source) {
+    impl_->write("clear failures", [&](Session& s) {
+        std::string src = source;
+        s << "DELETE FROM auth_failures WHERE source = $1", use(src), now;
+        return 0;
+    });
+}
+
+void Database::prune_auth_failures(std::int64_t before_ms) {
+    impl_->write("prune failures", [&](Session& s) {
+        Int64 t = before_ms;
+        s << "DELETE FROM auth_failures WHERE at_ms < $1", use(t), now;
+        return 0;
+    });
+}
+
+namespace {
+
+std::vector<Block> select_blocks(Session& s, const std::string* source) {
+    std::vector<std::string> sources, reasons;
+    std::vector<Int64> until, offenses, created;
+    Statement st(s);
+    st << "SELECT source, until_ms, reason, offenses, created_ms FROM blocks";
+    std::string src = source ? *source : std::string();
+    if (source) st << " WHERE source = $1", use(src);
+    st << " ORDER BY source", into(sources), into(until), into(reasons), into(offenses), into(created), now;
+    std::vector<Block> out;
+    for (std::size_t i = 0; i < sources.size(); ++i)
+        out.push_back({sources[i], until[i], reasons[i], static_cast<int>(offenses[i]), created[i]});
+    return out;
+}
+
+}  // namespace
+
+void Database::put_block(const Block& b) {
+    impl_->write("block", [&](Session& s) {
+        std::string src = b.source, reason = b.reason.substr(0, 255);
+        Int64 until = b.until_ms, created = b.created_ms, offenses = b.offenses;
+        Transaction tx(s);
+        s << "DELETE FROM blocks WHERE source = $1", use(src), now;
+        s << "INSERT INTO blocks (source, until_ms, reason, offenses, created_ms) VALUES ($1, $2, $3, $4, $5)",
+            use(src), use(until), use(reason), use(offenses), use(created), now;
+        tx.commit();
+        return 0;
+    });
+}
+
+std::optional<Block> Database::find_block(const std::string& source) {
+    auto rows = impl_->read("find block", [&](Session& s) { return select_blocks(s, &source); });
+    if (rows.empty()) return std::nullopt;
+    return rows.front();
+}
+
+std::vector<Block> Database::list_blocks() {
+    return impl_->read("list blocks", [&](Session& s) { return select_blocks(s, nullptr); });
+}
+
+bool Database::lift_block(const std::string& source) {
+    return impl_->write("unblock", [&](Session& s) {
+        std::string src = source;
+        Statement st(s);
+        // The row stays (until 0) so that a repeat offence still counts as one.
+        st << "UPDATE blocks SET until_ms = 0 WHERE source = $1 AND until_ms > 0", use(src);
+        std::size_t n = st.execute();
+        s << "DELETE FROM auth_failures WHERE source = $1", use(src), now;
+        return n > 0;
+    });
+}
+
+int Database::record_login_failure(const std::string& user, std::int64_t now_ms) {
+    return impl_->write("record login failure", [&](Session& s) {
+        std::string u = user;
+        Int64 t = now_ms, n = 0;
+        s << "UPDATE users SET failed_logins = failed_logins + 1, last_failed_ms = $1 WHERE name = $2", use(t), use(u),
+            now;
+        s << "SELECT failed_logins FROM users WHERE name = $1", use(u), into(n), now;
+        return static_cast<int>(n);
+    });
+}
+
+void Database::reset_login_failures(const std::string& user) {
+    impl_->write("reset login failures", [&](Session& s) {
+        std::string u = user;
+        s << "UPDATE users SET failed_logins = 0 WHERE name = $1 AND failed_logins <> 0", use(u), now;
+        return 0;
+    });
+}
+
+Usage Database::usage(const std::string& uploader) {
+    return impl_->read("usage", [&](Session& s) {
+        std::string u = uploader;
+        Int64 files = 0;
+        Poco::Nullable<Int64> bytes;
+        s << "SELECT COUNT(*), SUM(size) FROM files WHERE uploader = $1", use(u), into(files), into(bytes), now;
+        return Usage{static_cast<std::uint64_t>(files), bytes.isNull() ? 0 : static_cast<std::uint64_t>(bytes.value())};
     });
 }
 

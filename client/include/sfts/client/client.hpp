@@ -2,6 +2,7 @@
 // the terminal UI (one implementation of the protocol). Keys stay in the user's token.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,6 +33,7 @@ struct ClientConfig {
     std::string dir;                       // ca.crt and client.crt live here
     std::string log_file;                  // the client's log (default DIR/sfts.log; "none": off)
     int timeout_ms = 30000;
+    std::string source_address;            // local address to connect from (multi-homed hosts); empty: any
 
     std::string ca_path() const { return dir + "/ca.crt"; }
     std::string cert_path() const { return dir + "/client.crt"; }
@@ -61,10 +63,14 @@ Enrolled enroll(const ClientConfig& cfg, const Secret& pin, const EnrollRequest&
 using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 using SecretPrompt = std::function<Secret()>;
 
+// Set from another thread to stop a transfer between two chunks (the terminal UI's cancel).
+using CancelFlag = std::atomic<bool>;
+
 struct TransferResult {
     std::string name;
     std::uint64_t size = 0;
     proto::Sha256 sha256{};
+    bool cancelled = false;  // stopped by the CancelFlag: nothing was stored on either side
 };
 
 class Session {
@@ -80,15 +86,21 @@ public:
 
     std::vector<proto::ListEntry> list();
     std::vector<std::string> help();
-    // Streams the file; returns after the server's signed receipt is verified.
+    // Streams the file; returns after the server's signed receipt is verified. When *cancel
+    // becomes true the upload is aborted (transfer_abort, then the server's ok: it stores nothing)
+    // and the result says cancelled; the session stays usable.
     TransferResult upload(const std::string& local_path, const std::string& remote_name, bool overwrite,
-                          const Progress& progress = {});
-    // Writes dest_path only after size, SHA-256 and the server's signature check out.
+                          const Progress& progress = {}, const CancelFlag* cancel = nullptr);
+    // Writes dest_path only after size, SHA-256 and the server's signature check out. When *cancel
+    // becomes true the partial file is removed and the connection is closed, because the server
+    // notices an abort only after it has sent the whole file (docs/protocol.md 4.4): connected()
+    // is then false and a new Session is needed.
     TransferResult download(const std::string& remote_name, const std::string& dest_path, bool overwrite,
-                            const Progress& progress = {});
+                            const Progress& progress = {}, const CancelFlag* cancel = nullptr);
     void remove(const std::string& remote_name);
     void change_password(const Secret& new_password);
     void close();  // exit
+    bool connected() const;  // false after close() or a cancelled download
 
     struct Impl;
 
@@ -96,9 +108,9 @@ private:
     explicit Session(std::unique_ptr<Impl> impl);
     std::vector<proto::ListEntry> list_all();
     TransferResult upload_once(const std::string& local_path, const std::string& remote_name, bool overwrite,
-                               const Progress& progress);
+                               const Progress& progress, const CancelFlag* cancel);
     TransferResult download_once(const std::string& remote_name, const std::string& dest_path, bool overwrite,
-                                 const Progress& progress);
+                                 const Progress& progress, const CancelFlag* cancel);
     void change_password_once(const Secret& new_password);
     std::unique_ptr<Impl> impl_;
 };

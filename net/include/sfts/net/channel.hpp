@@ -41,6 +41,10 @@ public:
     // The deadline bounds the whole message, not each read: a peer dripping one byte a
     // second is cut off when it passes.
     proto::Message receive(Deadline deadline);
+    // The same, waiting up to idle_deadline for a message to begin; once its first byte has
+    // arrived, the whole frame must follow within frame_timeout (a client that starts a frame
+    // and then drips one byte a second is cut off then, not at the idle deadline).
+    proto::Message receive(Deadline idle_deadline, std::chrono::milliseconds frame_timeout);
 
     TlsStream& tls() { return *stream_; }
     const proto::Session& session() const { return session_; }

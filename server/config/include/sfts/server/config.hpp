@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "sfts/hsm/pin.hpp"
 #include "sfts/pki/authority.hpp"
@@ -18,6 +19,8 @@ struct ServiceConfig {
     std::string storage_dir;           // the files (default: state_dir/files)
     std::string database;              // the user database (default: state_dir/sfts.db)
     std::string ports_file;            // when set, "file=PORT enroll=PORT" is written once listening
+    std::string audit_log;             // the tamper-evident audit trail (default: state_dir/audit.jsonl)
+    bool audit_sync = false;           // fdatasync every audit record (about 200 records/s)
 };
 
 struct LimitsConfig {
@@ -27,6 +30,24 @@ struct LimitsConfig {
     int frame_timeout_ms = 30000;      // to receive one whole frame once it started
     long long max_file_bytes = 64LL << 30;
     int replay_window_s = 30;          // accepted clock difference; nonces remembered this long
+    long long quota_bytes = 0;         // per user, 0: none
+    long long quota_files = 0;         // per user, 0: none
+    int max_transfers_per_user = 4;    // uploads and downloads at once
+};
+
+struct AbuseOptions {
+    int failure_threshold = 3;
+    int failure_window_h = 24;
+    int ban_h = 24;
+    int ban_increment_h = 24;
+    std::vector<std::string> safe_list;  // CIDRs never blocked
+    int account_max_failures = 10;
+    int account_delay_ms = 500;
+    int connections_per_s = 5;
+    int connection_burst = 20;
+    int commands_per_s = 100;
+    int command_burst = 400;
+    int max_connections_per_source = 32;
 };
 
 struct AuthConfig {
@@ -47,6 +68,7 @@ struct Config {
     hsm::SecretSource pin_source = hsm::SecretSource::parse("prompt");
     ServiceConfig service;
     LimitsConfig limits;
+    AbuseOptions abuse;
     AuthConfig auth;
     LogConfig log;
     std::string source_path;  // the file it came from, or empty for defaults

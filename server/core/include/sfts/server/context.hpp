@@ -6,18 +6,21 @@
 #include <Poco/Logger.h>
 #include <Poco/Net/StreamSocket.h>
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "sfts/audit/audit_log.hpp"
 #include "sfts/auth/password_policy.hpp"
 #include "sfts/db/database.hpp"
 #include "sfts/net/tls.hpp"
 #include "sfts/ossl.hpp"
 #include "sfts/pki/authority.hpp"
 #include "sfts/secret.hpp"
+#include "sfts/server/abuse.hpp"
 #include "sfts/server/config.hpp"
 #include "sfts/server/replay.hpp"
 #include "sfts/storage/file_store.hpp"
@@ -43,19 +46,44 @@ struct ServerContext {
     std::shared_ptr<net::TlsContext> enroll_tls;  // 8444: server authentication only
 
     std::unique_ptr<ReplayGuard> replay;
+    std::unique_ptr<AbuseGuard> abuse;
+
+    // Transfers running per user (limits.max_transfers_per_user).
+    std::mutex transfers_mutex;
+    std::map<std::string, int> transfers;
     std::unique_ptr<auth::PasswordPolicy> policy;
     std::optional<Secret> site_secret;       // none: enrollment by one-time token only
     std::vector<std::uint8_t> decoy_key;     // makes unknown users look like wrong passwords
     WallClock clock = system_now_ms;
     Poco::Logger* log = nullptr;
 
+    std::unique_ptr<audit::AuditLog> audit;
+
     // Re-reads crl.pem and hands it to the file service's TLS context.
     void reload_crl();
+
+    // Appends to the audit trail; a failure to write it is logged as an error, never hidden.
+    void audit_event(std::string_view event, std::vector<audit::Field> fields);
 };
 
 // Opens the token, loads the keys, the database and the storage directory.
 std::unique_ptr<ServerContext> make_context(const Config& cfg, const Secret& pin, std::optional<Secret> site_secret,
                                             Poco::Logger& log);
+
+// Counts one transfer of a user for its lifetime; limit_exceeded over the per-user limit.
+class TransferSlot {
+public:
+    TransferSlot(ServerContext& ctx, const std::string& user);
+    ~TransferSlot();
+    TransferSlot(const TransferSlot&) = delete;
+    TransferSlot& operator=(const TransferSlot&) = delete;
+
+private:
+    ServerContext& ctx_;
+    std::string user_;
+};
+
+AbuseConfig abuse_config(const Config& cfg);
 
 // One connection each; they return when it is closed and never throw.
 void serve_enrollment(ServerContext& ctx, Poco::Net::StreamSocket socket);

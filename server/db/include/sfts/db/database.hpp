@@ -36,6 +36,8 @@ struct User {
     bool must_change_password = false;
     std::int64_t created_ms = 0;
     std::int64_t password_changed_ms = 0;
+    int failed_logins = 0;           // consecutive failed logins, reset by a success or an unlock
+    std::int64_t last_failed_ms = 0;
     bool operator==(const User&) const = default;
 };
 
@@ -56,6 +58,21 @@ struct FileRecord {
     std::int64_t uploaded_ms = 0;
     std::vector<std::uint8_t> upload_signature;
     bool operator==(const FileRecord&) const = default;
+};
+
+// A refused source: an IPv4 address or an IPv6 /64 prefix ("2001:db8:1:2::/64").
+struct Block {
+    std::string source;
+    std::int64_t until_ms = 0;  // blocked while now < until_ms; 0 once lifted
+    std::string reason;
+    int offenses = 0;           // how many times this source has been blocked
+    std::int64_t created_ms = 0;
+    bool operator==(const Block&) const = default;
+};
+
+struct Usage {
+    std::uint64_t files = 0;
+    std::uint64_t bytes = 0;
 };
 
 class Database {
@@ -112,6 +129,21 @@ public:
     // Name order (byte-wise), strictly after after_name ("" = from the start), at most max entries.
     std::vector<FileRecord> list_files(const std::string& after_name, std::size_t max);
     bool remove_file(const std::string& name);  // false if absent
+
+    // abuse resistance: authentication failures per source, blocks, failed logins per account
+    void record_auth_failure(const std::string& source, const std::string& kind, std::int64_t now_ms);
+    std::size_t auth_failures_since(const std::string& source, std::int64_t since_ms);
+    void clear_auth_failures(const std::string& source);
+    void prune_auth_failures(std::int64_t before_ms);
+    void put_block(const Block& b);                              // insert or replace
+    std::optional<Block> find_block(const std::string& source);  // expired or lifted ones too
+    std::vector<Block> list_blocks();
+    bool lift_block(const std::string& source);                  // false if it was not in force
+    int record_login_failure(const std::string& user, std::int64_t now_ms);  // the new count; 0: no such user
+    void reset_login_failures(const std::string& user);
+
+    // quotas: what a user's uploads occupy
+    Usage usage(const std::string& uploader);
 
 private:
     struct Impl;

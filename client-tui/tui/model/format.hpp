@@ -1,0 +1,26 @@
+// Text for sizes, times and transfer progress. Pure functions: the tests pin every format.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sfts::tui {
+
+std::string human_size(std::uint64_t bytes);    // "512 B", "1.5 KiB", "200.0 MiB"
+std::string compact_size(std::uint64_t bytes);  // at most 6 characters, for columns: "999", "1.5K", "200M"
+std::string eta_text(std::optional<double> seconds);  // "0:07", "1:02:03", "--:--" when unknown
+
+// "X / Y - p% - ETA m:ss - R/s", the line termscp and mc show for a transfer. A rate of 0
+// means not yet known.
+std::string progress_text(std::uint64_t done, std::uint64_t total, double bytes_per_second);
+int percent(std::uint64_t done, std::uint64_t total);  // floor: 100 only when done
+
+std::string short_time(std::int64_t epoch_s);  // "05-01 12:34" (local time), for columns
+std::string long_time(std::int64_t epoch_s);   // "2024-05-01 12:34:56"
+
+// A peer's or the filesystem's string made safe to draw: control bytes become '?'.
+std::string printable(std::string_view s);
+
+}  // namespace sfts::tui
