@@ -2,85 +2,12 @@
 // future-dated commands, forged upload signatures and hashes, over-long uploads, and logging in
 // as someone other than the certificate's owner. Every attack must be refused and leave
 // nothing behind. usage: attack_client CLIENT_CONFIG OTHER_USER OTHER_PASSWORD_FILE
-#include <chrono>
-#include <iostream>
-#include <variant>
-
-#include "sfts/auth/hmac.hpp"
-#include "sfts/auth/scram.hpp"
-#include "sfts/client/client.hpp"
-#include "sfts/error.hpp"
-#include "sfts/files.hpp"
-#include "sfts/hsm/key_provider.hpp"
-#include "sfts/net/channel.hpp"
-#include "sfts/pki/pss.hpp"
-#include "sfts/protocol/records.hpp"
-
-#include <Poco/Net/StreamSocket.h>
+#include "raw_client.hpp"
 
 using namespace sfts;
+using namespace sfts::test_client;
 
 namespace {
-
-int failures = 0;
-void verdict(bool ok, const std::string& what) {
-    std::cout << (ok ? "ok:   " : "FAIL: ") << what << "\n";
-    if (!ok) ++failures;
-}
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-net::Deadline soon() { return net::deadline_in(std::chrono::seconds(20)); }
-
-struct Conn {
-    std::unique_ptr<net::Channel> ch;
-    std::uint64_t id = 1;
-    proto::CommandHeader header(std::int64_t ts = now_ms()) {
-        proto::CommandHeader h;
-        h.request_id = id++;
-        h.timestamp_ms = ts;
-        auto n = auth::random_bytes(16);
-        std::copy(n.begin(), n.end(), h.nonce.begin());
-        return h;
-    }
-    proto::Message rx() { return ch->receive(soon()); }
-};
-
-struct Setup {
-    client::ClientConfig cfg;
-    Secret pin;
-    ossl::EvpPkeyPtr key;
-    ossl::X509Ptr cert, ca;
-};
-
-Conn connect(const Setup& s) {
-    Poco::Net::StreamSocket sock;
-    sock.connect(Poco::Net::SocketAddress(s.cfg.host, static_cast<Poco::UInt16>(s.cfg.file_port)));
-    net::ClientTlsOptions o{s.ca.get(), s.key.get(), s.cert.get(), s.cfg.host};
-    auto stream = std::make_unique<net::TlsStream>(net::TlsContext::client(o), sock);
-    stream->handshake(soon());
-    Conn c;
-    c.ch = std::make_unique<net::Channel>(std::move(stream), proto::Side::client, proto::Service::file);
-    c.ch->send(proto::Hello{proto::protocol_version, proto::Service::file}, soon());
-    std::get<proto::ServerHello>(c.rx());
-    return c;
-}
-
-// Returns the error the server answered with, or ok.
-Errc login(Conn& c, const std::string& user, const Secret& password) {
-    auth::ScramClient scram(user, password, c.ch->tls().channel_binding());
-    c.ch->send(proto::ScramClientFirst{scram.mechanism(), scram.client_first()}, soon());
-    auto m = c.rx();
-    if (auto* e = std::get_if<proto::ErrorReply>(&m)) return e->errc();
-    c.ch->send(proto::ScramClientFinal{scram.client_final(std::get<proto::ScramServerFirst>(m).sasl)}, soon());
-    m = c.rx();
-    if (auto* e = std::get_if<proto::ErrorReply>(&m)) return e->errc();
-    scram.verify_server_final(std::get<proto::ScramServerFinal>(m).sasl);
-    return Errc::ok;
-}
 
 Errc list_with(Conn& c, const proto::CommandHeader& h) {
     c.ch->send(proto::ListRequest{h, ""}, soon());
@@ -132,14 +59,9 @@ int main(int argc, char** argv) {
         return 1;
     }
     try {
-        Setup s;
-        s.cfg = client::load_client_config(argv[1]);
-        s.pin = hsm::read_secret(s.cfg.pin, "");
-        auto password = hsm::read_secret(s.cfg.password, "");
-        s.cert = ossl::x509_from_pem(read_file(s.cfg.cert_path()));
-        s.ca = ossl::x509_from_pem(read_file(s.cfg.ca_path()));
-        s.key = hsm::KeyProvider::for_module(s.cfg.module).private_key(s.cfg.token.with_object(s.cfg.key_label), s.pin);
-        std::string user = ossl::common_name(X509_get_subject_name(s.cert.get()));
+        Setup s(argv[1]);
+        const Secret& password = s.password;
+        const std::string& user = s.user;
 
         {
             Conn c = connect(s);

@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# The terminal UI in a real terminal: tmux runs sfts-tui against a real sftsd (SoftHSM2 tokens
+# on both sides, as in tests/e2e), keys go in with send-keys, screens come out with
+# capture-pane. Every captured screen is kept in $SFTS_BINARY_DIR/tests/tui/artifacts/.
+set -uo pipefail
+export LC_ALL=C.UTF-8  # bash's ${line:N} then counts characters, not the bytes of box drawing
+source "$(dirname "$0")/../e2e/lib.sh"
+
+if ! command -v tmux >/dev/null; then
+  # A CI machine must have it (scripts/setup.sh); elsewhere the test is skipped, not passed.
+  [[ ${CI:-} == true ]] && { echo "FAIL: tmux is not installed"; exit 1; }
+  echo "SKIP: tmux is not installed"; exit 77
+fi
+
+tui_bin=$bin/client-tui/tui/sfts-tui
+artifacts=$bin/tests/tui/artifacts
+mkdir -p "$artifacts" && rm -f "$artifacts"/*.txt
+shots=0
+
+e2e_init
+sock=$work/tmux.sock
+tui_cleanup() { tmux -S "$sock" kill-server 2>/dev/null; e2e_cleanup; }
+trap tui_cleanup EXIT
+start_server || exit 1
+
+# --- helpers: one tmux server of our own, one window "tui"
+T() { tmux -S "$sock" -f /dev/null "$@"; }
+keys() { T send-keys -t tui "$@"; }
+text() { T send-keys -t tui -l "$1"; }  # literally, no key names
+screen() { T capture-pane -p -t tui; }
+width() { T display -p -t tui '#{window_width}'; }
+shot() { shots=$((shots + 1)); screen > "$artifacts/$(printf %02d "$shots")-$1.txt"; }
+right_pane() { local w; w=$(width); screen | while IFS= read -r l; do printf '%s\n' "${l:$((w / 2))}"; done; }
+left_pane() { local w; w=$(width); screen | while IFS= read -r l; do printf '%s\n' "${l:0:$((w / 2))}"; done; }
+
+# waits (bounded) until COMMAND's output matches the extended regex
+wait_until() {  # wait_until SECONDS REGEX COMMAND...
+  local limit=$1 pattern=$2; shift 2
+  local end=$((SECONDS + limit))
+  while ((SECONDS < end)); do
+    "$@" 2>/dev/null | grep -qE -- "$pattern" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $1"; screen | sed 's/^/    | /'; }
+# see NAME REGEX [SECONDS] [COMMAND]: the screen (or the command's output) shows it; saves the screen
+see() {
+  local name=$1 pattern=$2 secs=${3:-20}; shift 3 2>/dev/null || shift $#
+  local cmd=("$@"); ((${#cmd[@]})) || cmd=(screen)
+  if wait_until "$secs" "$pattern" "${cmd[@]}"; then ok; else bad "$name (no /$pattern/)"; fi
+  shot "$name"
+}
+# gone NAME REGEX [COMMAND]: it stops showing (within 20 s)
+gone() {
+  local name=$1 pattern=$2; shift 2
+  local cmd=("$@"); ((${#cmd[@]})) || cmd=(screen)
+  local end=$((SECONDS + 20))
+  while ((SECONDS < end)); do
+    "${cmd[@]}" 2>/dev/null | grep -qE -- "$pattern" || { ok; shot "$name"; return; }
+    sleep 0.1
+  done
+  bad "$name (/$pattern/ still there)"; shot "$name"
+}
+# starts sfts-tui for NAME in the tmux window, in DIR, remembering its pid
+launch() {  # launch NAME DIR
+  keys "clear; cd '$2' && SOFTHSM2_CONF=$work/$1/softhsm2.conf bash -c 'echo \$\$ > $work/tui.pid; exec $tui_bin --config $work/$1/sfts.conf'" Enter
+}
+terminal_restored() {  # the shell is back with echo and canonical input (stty sane)
+  local name=$1
+  wait_until 20 '^tui-shell\$ ?$' screen || { bad "$name: no shell prompt"; return; }
+  keys "clear; stty -a | tr ' ;' '\n\n' | grep -xE -- '-?(echo|icanon)' | tr '\n' ' '; echo END" Enter
+  see "$name" '^icanon echo END' 10
+}
+in_ls() { as alice ls 2>&1 | grep -qE " $1\$"; }
+not_in_ls() { ! in_ls "$1"; }
+
+# --- alice: enrolled and given her first password with the batch client, then role user
+make_client alice
+check "enroll alice (batch client)" as alice enroll --secret "file:$work/server/site-secret"
+check "first password (batch client)" as alice ls --new-password "file:$work/alice/password"
+check "role user" admin user role alice user
+files=$work/alice/files
+mkdir -p "$files/dl" "$work/home"
+head -c 300000 /dev/urandom > "$files/small.txt"
+head -c 5000 /dev/urandom > "$work/seed.txt"
+truncate -s 1G "$files/dl/big.bin"  # large enough that a cancel lands mid-transfer, sparse on disk
+check "a file on the server already" as alice put "$work/seed.txt"
+
+T new-session -d -x 100 -y 30 -s tui "env HOME=$work/home PS1='tui-shell\$ ' bash --norc --noprofile"
+wait_until 10 'tui-shell' screen || { echo "FAIL: tmux shell did not start"; exit 1; }
+
+# --- connect screen, log in (PIN and password from the files the configuration names)
+launch alice "$files"
+see "connect-screen" 'Connect to an sfts server'
+see "connect-screen-shows-sources-not-secrets" 'Token PIN +from file'
+keys Enter
+see "main-screen" 'role: ls upload download update help exit'
+see "status-line-certificate" 'cert CN=alice, serial [0-9A-F]+, expires [0-9]{4}-'
+see "local-pane-lists-files" 'small\.txt' 5 left_pane
+see "remote-pane-lists-files" 'seed\.txt +[0-9.]+K .* alice' 5 right_pane
+see "function-key-bar" '^1Help +2Passwd +5Copy +8Delete +9Log +10Quit'
+
+# --- upload (F5 in the local pane)
+keys /; text small; keys Enter  # the filter puts the cursor on the first match
+see "filter-local" 'filter: small'
+keys F5
+see "upload-appears-remote" 'small\.txt' 20 right_pane
+check "the server has it (batch ls)" in_ls small.txt
+
+# --- F5 on a name the server has: asks before overwriting; Cancel leaves it alone
+keys F5
+see "upload-asks-before-overwrite" 'already exists on the server'
+keys Escape
+gone "overwrite-cancelled" 'already exists'
+
+# --- download (F5 in the remote pane) into dl/, then sha256 is identical
+keys /; text dl; keys Enter Enter  # filter to dl/, open it
+see "local-pane-in-dl" "Local: $files/dl"
+keys Tab /; text small; keys Enter F5
+see "download-appears-local" 'small\.txt' 20 left_pane
+check "downloaded file is identical (sha256)" bash -c "[[ \$(sha256sum < '$files/small.txt') == \$(sha256sum < '$files/dl/small.txt') ]]"
+keys F5
+see "download-asks-before-overwrite" "already exists in $files/dl"
+keys n
+gone "download-overwrite-declined" 'already exists'
+
+# --- a command the role may not use: the server's refusal in a popup
+keys F8
+see "delete-asks-first" 'Delete 1 file on the server\?'
+keys y
+see "denied-popup" "─ Denied ─"
+see "denied-popup-message" "server: role 'user' may not delete"
+keys Enter
+gone "denied-popup-closed" 'may not delete'
+check "still on the server" in_ls small.txt
+
+# --- help lists the role's commands
+keys F1
+see "help-lists-role-commands" '│ +ls upload download update help exit +│'
+see "help-lists-keys" 'F5 Space +upload or download'
+keys Escape
+gone "help-closed" 'Commands your role allows'
+
+# --- resize: redrawn to fit, the function-key bar stays on the last line
+layout_fits() {  # layout_fits COLS ROWS: the screen is exactly that size and drawn to its edges
+  local c=$1 r=$2 s; s=$(screen)
+  [[ $(wc -l <<<"$s") -eq $r ]] || return 1
+  [[ $(sed -n "${r}p" <<<"$s") =~ ^1Help.*10Quit ]] || return 1
+  [[ $(sed -n 1p <<<"$s") =~ role:\ ls ]] || return 1
+  [[ $(sed -n 3p <<<"$s") =~ ^┌.*┐┌.*┐$ ]] || return 1
+  [[ $(sed -n "$((r - 1))p" <<<"$s") =~ ^└.*┘└.*┘$ ]] || return 1
+  local line; while IFS= read -r line; do ((${#line} <= c)) || return 1; done <<<"$s"
+  local third; third=$(sed -n 3p <<<"$s"); ((${#third} == c)) || return 1
+}
+layout_ok() { layout_fits "$@" && echo yes; }
+for size in "80 24" "132 43" "100 30"; do
+  set -- $size
+  T resize-window -t tui -x "$1" -y "$2"
+  if wait_until 20 yes layout_ok "$1" "$2"; then ok; else bad "resize to $1x$2"; fi
+  shot "resized-$1x$2"
+done
+T resize-window -t tui -x 80 -y 24
+wait_until 20 yes layout_ok 80 24
+keys F1
+see "help-fits-80x24" 'F10 q \^C +quit'
+keys Escape
+keys F9
+see "log-panel-at-80x24" 'Log \(F9 hides\)'
+keys F9
+T resize-window -t tui -x 100 -y 30
+gone "log-panel-hidden" 'Log \(F9 hides\)'
+
+# --- cancelling an upload: the server stores nothing
+keys Tab /; text big; keys Enter F5
+see "upload-progress-window" 'Uploading 1 of 1'
+see "progress-line-format" '[0-9.]+ [KMG]iB / 1\.0 GiB - [0-9]+% - ETA [0-9:-]+ - ([0-9.]+ [KMG]?i?B|--? B)/s'
+keys c
+see "cancel-asks-first" 'Cancel the transfer\?'
+keys y
+see "upload-cancelled" "'big\.bin' was stopped at .* / 1\.0 GiB\. The server stored nothing"
+keys Enter
+check "no big.bin on the server" not_in_ls big.bin
+check "no temporary upload left on the server" bash -c "! find '$work/server/state' -type f -size +100M | grep -q ."
+
+# --- cancelling a download: no partial file, and the session goes on (a new connection)
+check "a big file on the server (batch)" as alice put --as remote-big.bin "$files/dl/big.bin"
+keys r Tab /; text remote-big; keys Enter
+see "remote-big-listed" 'remote-big\.bin' 20 right_pane
+keys F5
+see "download-progress-window" 'Downloading 1 of 1'
+keys Escape
+see "download-cancel-asks" 'Cancel the transfer\?'
+keys y
+see "download-cancelled" "'remote-big\.bin' was stopped at .* No partial file was kept"
+keys Enter
+check "no partial download (.sfts-part-*)" bash -c "! ls -A '$files/dl' | grep -q 'sfts-part'"
+check "no downloaded file" test ! -e "$files/dl/remote-big.bin"
+keys F9
+see "reconnected-after-download-cancel" 'reconnected to 127\.0\.0\.1'
+keys F9 r
+see "session-works-after-cancel" 'remote-big\.bin' 20 right_pane
+
+# --- quit asks, then the terminal is restored
+keys F10
+see "quit-asks-first" 'Quit sfts-tui\?'
+keys y
+terminal_restored "quit-restores-terminal"
+
+# --- as admin: delete with confirmation; recent servers remembered
+check "role admin" admin user role alice admin
+launch alice "$files"
+see "recent-server-remembered" "127\.0\.0\.1:$file_port +pkcs11:token=alice-token"
+check "recent servers hold no secret" bash -c "! grep -qF \"\$(cat '$work/alice/pin')\" '$work/home/.config/sfts/tui-recent' && ! grep -qF \"\$(cat '$work/alice/password')\" '$work/home/.config/sfts/tui-recent'"
+keys Enter
+see "admin-role" 'role: ls upload download delete update help exit'
+keys Tab /; text small; keys Enter F8
+see "delete-confirmation" 'Delete 1 file on the server\?'
+keys y
+gone "deleted-from-remote-pane" 'small\.txt' right_pane
+check "deleted on the server" not_in_ls small.txt
+
+# --- a crash signal still restores the terminal
+kill -SEGV "$(cat "$work/tui.pid")"
+terminal_restored "crash-restores-terminal"
+
+# --- first use in the TUI: PIN typed unseen, enrollment, first password (never shown)
+make_client carol
+sed -i -e 's/^pin = .*/pin = prompt/' -e 's/^password = .*/password = prompt/' "$work/carol/sfts.conf"
+launch carol "$files"
+see "carol-connect-screen" 'Not enrolled yet'
+text "$(cat "$work/carol/pin")"
+keys Enter
+see "enrollment-form" 'Enrollment'
+text "$(cat "$work/server/site-secret")"
+keys Enter
+see "first-password-form" 'Choose your password' 60
+text "$(cat "$work/carol/password")"; keys Tab; text "$(cat "$work/carol/password")"; keys Enter
+see "carol-logged-in" 'user carol @' 30
+check "carol's certificate stored" test -s "$work/carol/state/client.crt"
+check "no PIN, secret or password on any screen" bash -c "! grep -qF -e \"\$(cat '$work/carol/pin')\" -e 'correct horse' -e \"\$(cat '$work/carol/password')\" '$artifacts'/*.txt"
+check "carol's password works (batch client)" as carol --pin "file:$work/carol/pin" --password "file:$work/carol/password" ls
+keys q
+see "quit-asks-first-q" 'Quit sfts-tui\?'
+keys Enter
+terminal_restored "quit-with-q-restores-terminal"
+
+echo "screens: $artifacts"
+finish

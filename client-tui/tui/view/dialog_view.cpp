@@ -76,13 +76,13 @@ void Screen::draw_dialog(const Dialog& d) {
     if (d.kind == Dialog::Kind::info || d.kind == Dialog::Kind::error) buttons = {"OK"};
     int form_rows = d.kind == Dialog::Kind::form ? static_cast<int>(d.form.fields().size()) + 1 : 0;
     int extra = d.kind == Dialog::Kind::form ? 1 : 2;  // the hint line, or a blank and the buttons
-    int height = std::min(layout_.rows, static_cast<int>(lines.size()) + form_rows + extra + 3);
+    int height = std::min(layout_.rows, static_cast<int>(lines.size()) + form_rows + extra + 2);
     Popup pop(height, width, layout_.rows, layout_.cols, bg);
     WINDOW* w = pop.get();
     frame(w, bg, d.title, bg | A_BOLD);
     int inner = width - 4;
     int y = 1;
-    int last_text_row = height - 2 - form_rows - (extra - 1);
+    int last_text_row = height - 3 - form_rows - (extra - 1);
     for (const auto& l : lines) {
         if (y > last_text_row) break;
         put(w, y++, 2, l, inner, bg);
