@@ -57,6 +57,14 @@ check "the safe-listed source was not blocked" bash -c "! SOFTHSM2_CONF=$work/se
 check "admin unlocks bob" admin user unlock bob
 check "bob logs in again" as bob ls
 
+# --- a forced password change on evidence of compromise
+check "admin expires bob's password" admin user expire bob
+expect_exit "bob must change it before anything else" 5 "must be changed first" as bob ls
+printf 'Fresh-Start-Zeta-Quill-42' > "$work/bob/newpw"; chmod 600 "$work/bob/newpw"
+check "bob changes it" as bob passwd --new-password "file:$work/bob/newpw"
+cp "$work/bob/newpw" "$work/bob/password"
+check "bob works again" as bob ls
+
 # --- floods hit the rate limits (and score towards a block)
 check "connection flood from 127.0.0.4" env SOFTHSM2_CONF=$work/alice/softhsm2.conf "$abuse" flood-connections "$(from_source alice 127.0.0.4)" 40
 check "flooding source ends blocked" bash -c "SOFTHSM2_CONF=$work/server/softhsm2.conf $admin_bin --config $work/server/sftsd.conf block list | grep -q '^127.0.0.4 '"
