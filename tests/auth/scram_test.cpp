@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "helpers.hpp"
+#include "softhsm_fixture.hpp"
 #include "sfts/auth/hmac.hpp"
 #include "sfts/auth/scram.hpp"
 #include "sfts/error.hpp"
@@ -87,15 +88,6 @@ struct Site {
     }
 };
 
-Errc kind_of(const std::function<void()>& f, std::string* message = nullptr) {
-    try {
-        f();
-    } catch (const Error& e) {
-        if (message) *message = e.what();
-        return e.kind();
-    }
-    return Errc::ok;
-}
 
 // Full exchange; returns true on success of both sides.
 bool login(ScramClient& client, ScramServer& server) {
@@ -205,7 +197,7 @@ BOOST_AUTO_TEST_CASE(rfc7677_vector_through_client) {
         ScramClient other("user", Secret("pencil"), {});
         std::string f = text(other.client_first());
         other.client_final(bytes("r=" + attr(f, 'r') + "xyz,s=" + kRfcSalt + ",i=4096"));
-        BOOST_TEST(kind_of([&] { other.verify_server_final(bytes("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")); }) ==
+        BOOST_TEST(sfts::test::kind_of([&] { other.verify_server_final(bytes("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")); }) ==
                    Errc::auth_failed);
     }
     client.verify_server_final(bytes("v=" + server_signature(k, auth_message)));
@@ -262,11 +254,11 @@ BOOST_AUTO_TEST_CASE(wrong_password_fails_on_the_server) {
         auto sf = server.client_first(client.mechanism(), client.client_first());
         auto cf = client.client_final(sf);
         std::string message;
-        BOOST_TEST((kind_of([&] { server.client_final(cf); }, &message) == Errc::auth_failed));
+        BOOST_TEST((sfts::test::kind_of([&] { server.client_final(cf); }, &message) == Errc::auth_failed));
         BOOST_TEST(message == "authentication failed");
         BOOST_TEST(!server.channel_bound());
         // The exchange is over: nothing more is accepted.
-        BOOST_TEST((kind_of([&] { server.client_final(cf); }) == Errc::auth_failed));
+        BOOST_TEST((sfts::test::kind_of([&] { server.client_final(cf); }) == Errc::auth_failed));
     }
 }
 
@@ -280,7 +272,7 @@ BOOST_AUTO_TEST_CASE(unknown_user_looks_like_wrong_password) {
         const std::string cf = "n,,n=" + user + ",r=fyko+d2lbbFgONRv9qkxdawL";
         server_first = text(server.client_first(kMechanism, bytes(cf)));
         const std::string bad_proof = b64(std::vector<std::uint8_t>(32, 0x42));
-        return kind_of([&] { server.client_final(bytes("c=biws,r=" + attr(server_first, 'r') + ",p=" + bad_proof)); },
+        return sfts::test::kind_of([&] { server.client_final(bytes("c=biws,r=" + attr(server_first, 'r') + ",p=" + bad_proof)); },
                        &error);
     };
     std::string known_first, known_error, ghost_first, ghost_error, ghost_first2, ghost_error2, other_first, other_error;
@@ -319,7 +311,7 @@ BOOST_AUTO_TEST_CASE(unknown_user_with_real_client) {
     std::string message;
     // The client's PBKDF2 runs at the decoy's 600000 iterations, like a real account's.
     auto cf = client.client_final(sf);
-    BOOST_TEST((kind_of([&] { server.client_final(cf); }, &message) == Errc::auth_failed));
+    BOOST_TEST((sfts::test::kind_of([&] { server.client_final(cf); }, &message) == Errc::auth_failed));
     BOOST_TEST(message == "authentication failed");
 }
 
@@ -330,7 +322,7 @@ BOOST_AUTO_TEST_CASE(plus_with_wrong_channel_binding_fails) {
     ScramClient client("alice", Secret("correct horse battery staple"), random_bytes(32));  // a MITM's TLS session
     auto sf = server.client_first(client.mechanism(), client.client_first());
     auto cf = client.client_final(sf);
-    BOOST_TEST((kind_of([&] { server.client_final(cf); }) == Errc::auth_failed));
+    BOOST_TEST((sfts::test::kind_of([&] { server.client_final(cf); }) == Errc::auth_failed));
     BOOST_TEST(!server.channel_bound());
 }
 
@@ -358,7 +350,7 @@ BOOST_AUTO_TEST_CASE(gs2_header_policy) {
         BOOST_TEST_CONTEXT(c.mechanism << " " << c.message) {
             auto server = site.server();
             std::string message;
-            BOOST_TEST((kind_of([&] { server.client_first(c.mechanism, bytes(c.message)); }, &message) == Errc::auth_failed));
+            BOOST_TEST((sfts::test::kind_of([&] { server.client_first(c.mechanism, bytes(c.message)); }, &message) == Errc::auth_failed));
             if (std::string_view(c.message).starts_with("y,") && c.mechanism == std::string(kMechanism))
                 BOOST_TEST(message.find("downgrade") != std::string::npos);
         }
@@ -379,7 +371,7 @@ BOOST_AUTO_TEST_CASE(fake_server_is_detected) {
     std::string final_ = text(client.client_final(bytes(sf)));
     Keys fake = keys_from(random_bytes(32));
     std::string auth_message = cf.substr(cf.find("n=")) + "," + sf + "," + final_.substr(0, final_.find(",p="));
-    BOOST_TEST((kind_of([&] { client.verify_server_final(bytes("v=" + server_signature(fake, auth_message))); }) ==
+    BOOST_TEST((sfts::test::kind_of([&] { client.verify_server_final(bytes("v=" + server_signature(fake, auth_message))); }) ==
                 Errc::auth_failed));
 
     // A fake server with a verifier of another password rejects the client, and a forged
@@ -391,8 +383,8 @@ BOOST_AUTO_TEST_CASE(fake_server_is_detected) {
     ScramClient client2("alice", Secret("correct horse battery staple"), real.exporter);
     auto sf2 = fake_server.client_first(client2.mechanism(), client2.client_first());
     auto cf2 = client2.client_final(sf2);
-    BOOST_TEST((kind_of([&] { fake_server.client_final(cf2); }) == Errc::auth_failed));
-    BOOST_TEST((kind_of([&] { client2.verify_server_final(bytes("v=" + b64(random_bytes(32)))); }) == Errc::auth_failed));
+    BOOST_TEST((sfts::test::kind_of([&] { fake_server.client_final(cf2); }) == Errc::auth_failed));
+    BOOST_TEST((sfts::test::kind_of([&] { client2.verify_server_final(bytes("v=" + b64(random_bytes(32)))); }) == Errc::auth_failed));
 
     // A tampered genuine server-final, and an error reply, are refused as well.
     for (std::string tamper : {"flip", "e=other-error"}) {
@@ -404,7 +396,7 @@ BOOST_AUTO_TEST_CASE(fake_server_is_detected) {
             s2[5] = s2[5] == 'A' ? 'B' : 'A';
         else
             s2 = tamper;
-        BOOST_TEST((kind_of([&] { c.verify_server_final(bytes(s2)); }) == Errc::auth_failed));
+        BOOST_TEST((sfts::test::kind_of([&] { c.verify_server_final(bytes(s2)); }) == Errc::auth_failed));
     }
 }
 
@@ -419,7 +411,7 @@ BOOST_AUTO_TEST_CASE(malformed_client_messages) {
     for (const auto& f : firsts) {
         BOOST_TEST_CONTEXT("client-first " << f.size() << " bytes: " << f.substr(0, 40)) {
             auto server = site.server();
-            Errc k = kind_of([&] { server.client_first(kMechanism, bytes(f)); });
+            Errc k = sfts::test::kind_of([&] { server.client_first(kMechanism, bytes(f)); });
             BOOST_TEST((k == Errc::auth_failed));
         }
     }
@@ -434,13 +426,13 @@ BOOST_AUTO_TEST_CASE(malformed_client_messages) {
             std::string sf = text(server.client_first(kMechanism, bytes("n,,n=alice,r=abc")));
             if (auto at = f.find("NONCE"); at != std::string::npos) f.replace(at, 5, attr(sf, 'r'));
             std::string message;
-            BOOST_TEST((kind_of([&] { server.client_final(bytes(f)); }, &message) == Errc::auth_failed));
+            BOOST_TEST((sfts::test::kind_of([&] { server.client_final(bytes(f)); }, &message) == Errc::auth_failed));
             BOOST_TEST(message == "authentication failed");
         }
     }
     // Out of order.
     auto server = site.server();
-    BOOST_TEST((kind_of([&] { server.client_final(bytes("c=biws,r=abc,p=AAAA")); }) == Errc::auth_failed));
+    BOOST_TEST((sfts::test::kind_of([&] { server.client_final(bytes("c=biws,r=abc,p=AAAA")); }) == Errc::auth_failed));
 }
 
 BOOST_AUTO_TEST_CASE(malformed_server_messages) {
@@ -456,17 +448,17 @@ BOOST_AUTO_TEST_CASE(malformed_server_messages) {
             ScramClient client("alice", Secret("correct horse battery staple"), {});
             std::string cf = text(client.client_first());
             if (auto at = f.find("CNONCE"); at != std::string::npos) f.replace(at, 6, attr(cf, 'r'));
-            BOOST_TEST((kind_of([&] { client.client_final(bytes(f)); }) == Errc::auth_failed));
+            BOOST_TEST((sfts::test::kind_of([&] { client.client_final(bytes(f)); }) == Errc::auth_failed));
         }
     }
     for (std::string f : {"", "v=", "v=!!!", "garbage", "v=AAAA"}) {
         ScramClient client("alice", Secret("correct horse battery staple"), {});
         std::string cf = text(client.client_first());
         client.client_final(bytes("r=" + attr(cf, 'r') + "x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"));
-        BOOST_TEST((kind_of([&] { client.verify_server_final(bytes(f)); }) == Errc::auth_failed));
+        BOOST_TEST((sfts::test::kind_of([&] { client.verify_server_final(bytes(f)); }) == Errc::auth_failed));
     }
     ScramClient client("alice", Secret("correct horse battery staple"), {});
-    BOOST_TEST((kind_of([&] { client.client_final(bytes("r=x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")); }) == Errc::auth_failed));
+    BOOST_TEST((sfts::test::kind_of([&] { client.client_final(bytes("r=x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")); }) == Errc::auth_failed));
 }
 
 // Any input either parses or yields Error; nothing else escapes and nothing crashes (run it
@@ -516,8 +508,8 @@ BOOST_AUTO_TEST_CASE(make_verifier_properties) {
     BOOST_TEST(a.server_key.size() == 32u);
     auto c = make_verifier(Secret("correct horse battery staple"), 5000);
     BOOST_TEST(c.iterations == 5000u);
-    BOOST_TEST((kind_of([] { make_verifier(Secret("correct horse battery staple"), 1000); }) == Errc::invalid_argument));
-    BOOST_TEST((kind_of([] { make_verifier(Secret("bad\x01password"), kFast); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([] { make_verifier(Secret("correct horse battery staple"), 1000); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([] { make_verifier(Secret("bad\x01password"), kFast); }) == Errc::invalid_argument));
 }
 
 BOOST_AUTO_TEST_CASE(default_iterations_login_and_timing) {
@@ -565,7 +557,7 @@ BOOST_AUTO_TEST_CASE(password_change_proof_checks) {
     // Malformed verifier: refused, no crash.
     ScramVerifier empty;
     BOOST_TEST(!verify_password_change_proof(empty, record, proof));
-    BOOST_TEST((kind_of([&] { password_change_proof(std::vector<std::uint8_t>(31), record); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { password_change_proof(std::vector<std::uint8_t>(31), record); }) == Errc::invalid_argument));
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_logins) {
@@ -599,12 +591,12 @@ BOOST_AUTO_TEST_CASE(concurrent_logins) {
 
 BOOST_AUTO_TEST_CASE(constructor_arguments) {
     Site site;
-    BOOST_TEST((kind_of([&] { ScramServer(site.lookup(), {}, site.decoy_key); }) == Errc::invalid_argument));
-    BOOST_TEST((kind_of([&] { ScramServer(site.lookup(), site.exporter, random_bytes(8)); }) == Errc::invalid_argument));
-    BOOST_TEST((kind_of([&] { ScramServer(nullptr, site.exporter, site.decoy_key); }) == Errc::invalid_argument));
-    BOOST_TEST((kind_of([&] { ScramServer(site.lookup(), site.exporter, site.decoy_key, 1000); }) == Errc::invalid_argument));
-    BOOST_TEST((kind_of([] { ScramClient("", Secret("x"), {}); }) == Errc::invalid_argument));
-    BOOST_TEST((kind_of([] { ScramClient("alice", Secret("bad\x7fpassword"), {}); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { ScramServer(site.lookup(), {}, site.decoy_key); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { ScramServer(site.lookup(), site.exporter, random_bytes(8)); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { ScramServer(nullptr, site.exporter, site.decoy_key); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { ScramServer(site.lookup(), site.exporter, site.decoy_key, 1000); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([] { ScramClient("", Secret("x"), {}); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([] { ScramClient("alice", Secret("bad\x7fpassword"), {}); }) == Errc::invalid_argument));
 }
 
 BOOST_AUTO_TEST_CASE(lookup_exceptions_pass_through) {
@@ -612,11 +604,11 @@ BOOST_AUTO_TEST_CASE(lookup_exceptions_pass_through) {
     auto server = ScramServer([](const std::string&) -> std::optional<ScramVerifier> { fail(Errc::io, "db down"); },
                               random_bytes(32), random_bytes(32));
     std::string message;
-    BOOST_TEST((kind_of([&] { server.client_first(kMechanism, bytes("n,,n=alice,r=abc")); }, &message) == Errc::io));
+    BOOST_TEST((sfts::test::kind_of([&] { server.client_first(kMechanism, bytes("n,,n=alice,r=abc")); }, &message) == Errc::io));
     BOOST_TEST(message == "db down");
     auto corrupt = ScramServer([](const std::string&) { return std::optional<ScramVerifier>(ScramVerifier{}); },
                                random_bytes(32), random_bytes(32));
-    BOOST_TEST((kind_of([&] { corrupt.client_first(kMechanism, bytes("n,,n=alice,r=abc")); }) == Errc::integrity));
+    BOOST_TEST((sfts::test::kind_of([&] { corrupt.client_first(kMechanism, bytes("n,,n=alice,r=abc")); }) == Errc::integrity));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -36,15 +36,6 @@ User user(const std::string& name, const std::string& role = "registered") {
     return u;
 }
 
-template <typename F>
-Errc error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.kind();
-    }
-    return Errc::ok;
-}
 
 std::string file_name(int i) {
     char buf[32];
@@ -100,28 +91,28 @@ BOOST_FIXTURE_TEST_CASE(seeded_roles_have_exactly_their_permissions, Fixture) {
                 BOOST_TEST(perms.count(p) == static_cast<std::size_t>(granted), "permission " << permission_name(p));
         }
     }
-    BOOST_TEST((error_of([&] { db->permissions("nobody"); }) == Errc::not_found));
+    BOOST_TEST((sfts::test::kind_of([&] { db->permissions("nobody"); }) == Errc::not_found));
 }
 
 BOOST_FIXTURE_TEST_CASE(roles_can_be_created_changed_and_deleted, Fixture) {
     db->create_role("auditor", {P::list, P::download});
     BOOST_TEST((db->permissions("auditor") == std::set<P>{P::list, P::download}));
-    BOOST_TEST((error_of([&] { db->create_role("auditor", {}); }) == Errc::already_exists));
+    BOOST_TEST((sfts::test::kind_of([&] { db->create_role("auditor", {}); }) == Errc::already_exists));
     for (const char* bad : {"", "Auditor", "a b", "x/y", "../x", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"})
-        BOOST_TEST((error_of([&] { db->create_role(bad, {}); }) == Errc::invalid_argument), "role '" << bad << "'");
+        BOOST_TEST((sfts::test::kind_of([&] { db->create_role(bad, {}); }) == Errc::invalid_argument), "role '" << bad << "'");
 
     db->set_permissions("auditor", {P::list});
     BOOST_TEST((db->permissions("auditor") == std::set<P>{P::list}));
     db->set_permissions("auditor", {});
     BOOST_TEST(db->permissions("auditor").empty());  // a role without permissions still exists
-    BOOST_TEST((error_of([&] { db->set_permissions("ghost", {P::list}); }) == Errc::not_found));
+    BOOST_TEST((sfts::test::kind_of([&] { db->set_permissions("ghost", {P::list}); }) == Errc::not_found));
 
     db->create_user(user("carol", "auditor"));
-    BOOST_TEST((error_of([&] { db->delete_role("auditor"); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { db->delete_role("auditor"); }) == Errc::invalid_argument));
     db->set_role("carol", "user");
     db->delete_role("auditor");
-    BOOST_TEST((error_of([&] { db->permissions("auditor"); }) == Errc::not_found));
-    BOOST_TEST((error_of([&] { db->delete_role("auditor"); }) == Errc::not_found));
+    BOOST_TEST((sfts::test::kind_of([&] { db->permissions("auditor"); }) == Errc::not_found));
+    BOOST_TEST((sfts::test::kind_of([&] { db->delete_role("auditor"); }) == Errc::not_found));
     // Re-creating it starts from the new permission set, not the cascaded-away old rows.
     db->create_role("auditor", {P::download});
     BOOST_TEST((db->permissions("auditor") == std::set<P>{P::download}));
@@ -134,7 +125,7 @@ BOOST_FIXTURE_TEST_CASE(user_lifecycle, Fixture) {
     User a = user("alice");
     a.must_change_password = true;
     db->create_user(a);
-    BOOST_TEST((error_of([&] { db->create_user(user("alice", "admin")); }) == Errc::already_exists));
+    BOOST_TEST((sfts::test::kind_of([&] { db->create_user(user("alice", "admin")); }) == Errc::already_exists));
 
     auto found = db->find_user("alice");
     BOOST_REQUIRE(found.has_value());
@@ -148,13 +139,13 @@ BOOST_FIXTURE_TEST_CASE(user_lifecycle, Fixture) {
     BOOST_TEST((*found->verifier == verifier(7)));
     BOOST_TEST(found->password_changed_ms == kNow + 5);
     BOOST_TEST(!found->must_change_password);  // set_verifier clears it
-    BOOST_TEST((error_of([&] { db->set_verifier("bob", verifier(1), kNow); }) == Errc::not_found));
-    BOOST_TEST((error_of([&] { db->set_verifier("alice", auth::ScramVerifier{}, kNow); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { db->set_verifier("bob", verifier(1), kNow); }) == Errc::not_found));
+    BOOST_TEST((sfts::test::kind_of([&] { db->set_verifier("alice", auth::ScramVerifier{}, kNow); }) == Errc::invalid_argument));
 
     db->set_role("alice", "user");
     BOOST_TEST(db->find_user("alice")->role == "user");
-    BOOST_TEST((error_of([&] { db->set_role("alice", "superuser"); }) == Errc::not_found));
-    BOOST_TEST((error_of([&] { db->set_role("bob", "user"); }) == Errc::not_found));
+    BOOST_TEST((sfts::test::kind_of([&] { db->set_role("alice", "superuser"); }) == Errc::not_found));
+    BOOST_TEST((sfts::test::kind_of([&] { db->set_role("bob", "user"); }) == Errc::not_found));
     BOOST_TEST(db->find_user("alice")->role == "user");
 
     db->set_disabled("alice", true);
@@ -163,8 +154,8 @@ BOOST_FIXTURE_TEST_CASE(user_lifecycle, Fixture) {
     BOOST_TEST(!db->find_user("alice")->disabled);
     db->set_must_change_password("alice", true);
     BOOST_TEST(db->find_user("alice")->must_change_password);
-    BOOST_TEST((error_of([&] { db->set_disabled("bob", true); }) == Errc::not_found));
-    BOOST_TEST((error_of([&] { db->set_must_change_password("bob", true); }) == Errc::not_found));
+    BOOST_TEST((sfts::test::kind_of([&] { db->set_disabled("bob", true); }) == Errc::not_found));
+    BOOST_TEST((sfts::test::kind_of([&] { db->set_must_change_password("bob", true); }) == Errc::not_found));
 
     User b = user("bob", "admin");
     b.verifier = verifier(9);
@@ -177,17 +168,17 @@ BOOST_FIXTURE_TEST_CASE(user_lifecycle, Fixture) {
 
     db->delete_user("alice");
     BOOST_TEST(!db->find_user("alice").has_value());
-    BOOST_TEST((error_of([&] { db->delete_user("alice"); }) == Errc::not_found));
+    BOOST_TEST((sfts::test::kind_of([&] { db->delete_user("alice"); }) == Errc::not_found));
     BOOST_TEST(db->list_users().size() == 1u);
 }
 
 BOOST_FIXTURE_TEST_CASE(unknown_role_and_bad_names_are_rejected, Fixture) {
-    BOOST_TEST((error_of([&] { db->create_user(user("dave", "superuser")); }) == Errc::not_found));
-    BOOST_TEST((error_of([&] { db->create_user(user("dave", "Bad Role")); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { db->create_user(user("dave", "superuser")); }) == Errc::not_found));
+    BOOST_TEST((sfts::test::kind_of([&] { db->create_user(user("dave", "Bad Role")); }) == Errc::invalid_argument));
     BOOST_TEST(!db->find_user("dave").has_value());
     for (std::string bad : {std::string(""), std::string("a\nb"), std::string("x\0y", 3), std::string("\xc0\xae"),
                             std::string(65, 'u')})
-        BOOST_TEST((error_of([&] { db->create_user(user(bad)); }) == Errc::invalid_argument));
+        BOOST_TEST((sfts::test::kind_of([&] { db->create_user(user(bad)); }) == Errc::invalid_argument));
     db->create_user(user(std::string(64, 'u')));  // the limit itself is fine
     db->create_user(user("Zoë O'Brien; DROP TABLE users"));  // bound, never spliced
     BOOST_TEST(db->find_user("Zoë O'Brien; DROP TABLE users").has_value());
@@ -231,7 +222,7 @@ BOOST_FIXTURE_TEST_CASE(enrollment_token_lifecycle, Fixture) {
     auto t2 = db->create_enrollment_token("alice", kNow + 60'000, kNow);
     BOOST_TEST(t2.token.id != t.token.id);
     BOOST_TEST(t2.secret.view() != t.secret.view());
-    BOOST_TEST((error_of([&] { db->create_enrollment_token("alice", kNow, kNow); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { db->create_enrollment_token("alice", kNow, kNow); }) == Errc::invalid_argument));
 }
 
 BOOST_FIXTURE_TEST_CASE(expired_token_is_refused, Fixture) {
@@ -249,7 +240,7 @@ BOOST_FIXTURE_TEST_CASE(revoked_token_is_refused, Fixture) {
     BOOST_TEST(!db->enrollment_token_secret(t.token.id, "bob", kNow + 1).has_value());
     BOOST_TEST(!db->consume_enrollment_token(t.token.id, kNow + 1));
     BOOST_TEST(db->list_enrollment_tokens().empty());
-    BOOST_TEST((error_of([&] { db->revoke_enrollment_token(t.token.id); }) == Errc::not_found));
+    BOOST_TEST((sfts::test::kind_of([&] { db->revoke_enrollment_token(t.token.id); }) == Errc::not_found));
 }
 
 BOOST_FIXTURE_TEST_CASE(deleting_a_user_drops_their_tokens, Fixture) {
@@ -310,8 +301,8 @@ BOOST_FIXTURE_TEST_CASE(file_records_put_find_remove, Fixture) {
     BOOST_TEST(db->remove_file("a.txt"));
     BOOST_TEST(!db->remove_file("a.txt"));
     BOOST_TEST(!db->find_file("a.txt").has_value());
-    BOOST_TEST((error_of([&] { db->put_file(file("../etc")); }) == Errc::invalid_argument));
-    BOOST_TEST((error_of([&] { db->put_file(file("")); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { db->put_file(file("../etc")); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { db->put_file(file("")); }) == Errc::invalid_argument));
 }
 
 BOOST_FIXTURE_TEST_CASE(file_listing_pages_in_name_order, Fixture) {
@@ -418,5 +409,5 @@ BOOST_FIXTURE_TEST_CASE(concurrent_writers_do_not_fail, Fixture) {
 
 BOOST_AUTO_TEST_CASE(unopenable_database_is_an_io_error) {
     test::TempDir dir;
-    BOOST_TEST((error_of([&] { Database::open_sqlite(dir.file("missing/dir/users.db")); }) == Errc::io));
+    BOOST_TEST((sfts::test::kind_of([&] { Database::open_sqlite(dir.file("missing/dir/users.db")); }) == Errc::io));
 }

@@ -18,15 +18,6 @@ using namespace sfts;
 
 namespace {
 
-Errc kind_of(const std::function<void()>& f, std::string* message = nullptr) {
-    try {
-        f();
-    } catch (const Error& e) {
-        if (message) *message = e.what();
-        return e.kind();
-    }
-    return Errc::ok;
-}
 
 std::vector<unsigned char> bytes(const std::string& s) { return {s.begin(), s.end()}; }
 
@@ -41,10 +32,10 @@ BOOST_AUTO_TEST_CASE(uri_parsing_follows_rfc7512) {
     BOOST_TEST(back.token == u.token);
     BOOST_TEST(back.id == u.id);
     BOOST_TEST(hsm::ObjectUri::parse("pkcs11:serial=abc;model=SoftHSM%20v2").serial == "abc");
-    BOOST_TEST((kind_of([] { hsm::ObjectUri::parse("file:///etc/passwd"); }) == Errc::invalid_argument));
-    BOOST_TEST((kind_of([] { hsm::ObjectUri::parse("pkcs11:token=x;pin-value=1234"); }) == Errc::invalid_argument));
-    BOOST_TEST((kind_of([] { hsm::ObjectUri::parse("pkcs11:token=x;bogus=1"); }) == Errc::invalid_argument));
-    BOOST_TEST((kind_of([] { hsm::ObjectUri::parse("pkcs11:token=%zz"); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([] { hsm::ObjectUri::parse("file:///etc/passwd"); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([] { hsm::ObjectUri::parse("pkcs11:token=x;pin-value=1234"); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([] { hsm::ObjectUri::parse("pkcs11:token=x;bogus=1"); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([] { hsm::ObjectUri::parse("pkcs11:token=%zz"); }) == Errc::invalid_argument));
 }
 
 BOOST_AUTO_TEST_CASE(ckr_names) {
@@ -56,7 +47,7 @@ BOOST_AUTO_TEST_CASE(ckr_names) {
 BOOST_AUTO_TEST_CASE(token_init_refuses_duplicate_label) {
     test::TestToken t;
     std::string msg;
-    BOOST_TEST((kind_of([&] { t.module->init_token(t.label, t.so_pin, t.pin); }, &msg) == Errc::already_exists));
+    BOOST_TEST((sfts::test::kind_of([&] { t.module->init_token(t.label, t.so_pin, t.pin); }, &msg) == Errc::already_exists));
     BOOST_TEST(msg.find(t.label) != std::string::npos);
 }
 
@@ -85,7 +76,7 @@ BOOST_AUTO_TEST_CASE(generated_keys_are_not_extractable) {
     BOOST_TEST(found->id == key.id);
     BOOST_TEST(s.find_key("", key.id).has_value());
     BOOST_TEST(!s.find_key("nope").has_value());
-    BOOST_TEST((kind_of([&] { s.generate_rsa("k1"); }) == Errc::already_exists));
+    BOOST_TEST((sfts::test::kind_of([&] { s.generate_rsa("k1"); }) == Errc::already_exists));
 }
 
 BOOST_AUTO_TEST_CASE(certificate_stored_next_to_key) {
@@ -111,7 +102,7 @@ BOOST_AUTO_TEST_CASE(certificate_stored_next_to_key) {
     BOOST_REQUIRE(back);
     BOOST_TEST(X509_cmp(back.get(), x.get()) == 0);
     BOOST_TEST(X509_verify(back.get(), pub.get()) == 1);
-    BOOST_TEST((kind_of([&] { s.store_certificate(x.get(), "k1", key.id); }) == Errc::already_exists));
+    BOOST_TEST((sfts::test::kind_of([&] { s.store_certificate(x.get(), "k1", key.id); }) == Errc::already_exists));
     s.store_certificate(x.get(), "k1", key.id, true);  // explicit replace works
     BOOST_TEST(s.find_certificate("k1") != nullptr);
 }
@@ -152,11 +143,11 @@ BOOST_AUTO_TEST_CASE(wrong_pin_is_auth_failed_and_never_echoed) {
     Secret wrong("wrong-pin-4711");
     std::string msg;
     auto& provider = hsm::KeyProvider::for_module(test::module_path());
-    BOOST_TEST((kind_of([&] { provider.private_key(t.uri.with_object("k"), wrong); }, &msg) == Errc::auth_failed));
+    BOOST_TEST((sfts::test::kind_of([&] { provider.private_key(t.uri.with_object("k"), wrong); }, &msg) == Errc::auth_failed));
     BOOST_TEST(msg.find("CKR_PIN_INCORRECT") != std::string::npos, msg);
     BOOST_TEST(msg.find(t.label) != std::string::npos, msg);
     BOOST_TEST(msg.find("4711") == std::string::npos, msg);
-    BOOST_TEST((kind_of([&] { t.token->open(false, &wrong); }) == Errc::auth_failed));
+    BOOST_TEST((sfts::test::kind_of([&] { t.token->open(false, &wrong); }) == Errc::auth_failed));
 }
 
 BOOST_AUTO_TEST_CASE(missing_token_key_and_module_are_clear_errors) {
@@ -164,12 +155,12 @@ BOOST_AUTO_TEST_CASE(missing_token_key_and_module_are_clear_errors) {
     std::string msg;
     hsm::ObjectUri ghost;
     ghost.token = "no-such-token";
-    BOOST_TEST((kind_of([&] { hsm::Token(t.module, ghost); }, &msg) == Errc::not_found));
+    BOOST_TEST((sfts::test::kind_of([&] { hsm::Token(t.module, ghost); }, &msg) == Errc::not_found));
     BOOST_TEST(msg.find("no-such-token") != std::string::npos, msg);
     auto& provider = hsm::KeyProvider::for_module(test::module_path());
-    BOOST_TEST((kind_of([&] { provider.private_key(t.uri.with_object("absent"), t.pin); }, &msg) == Errc::not_found));
+    BOOST_TEST((sfts::test::kind_of([&] { provider.private_key(t.uri.with_object("absent"), t.pin); }, &msg) == Errc::not_found));
     BOOST_TEST(msg.find("absent") != std::string::npos, msg);
-    BOOST_TEST((kind_of([&] { hsm::Module::load("/nonexistent/libpkcs11.so"); }, &msg) == Errc::unavailable));
+    BOOST_TEST((sfts::test::kind_of([&] { hsm::Module::load("/nonexistent/libpkcs11.so"); }, &msg) == Errc::unavailable));
     BOOST_TEST(msg.find("/nonexistent/libpkcs11.so") != std::string::npos, msg);
     // Nothing was created by the failed attempts.
     auto s = t.token->open(false, &t.pin);

@@ -103,15 +103,6 @@ std::shared_ptr<net::TlsContext> client_context(X509* cert, const std::string& s
     return net::TlsContext::client({p.ca_cert.get(), cert ? p.client_key.get() : nullptr, cert, server_name});
 }
 
-Errc kind_of(const std::function<void()>& f, std::string* message) {
-    try {
-        f();
-    } catch (const Error& e) {
-        if (message) *message = e.what();
-        return e.kind();
-    }
-    return Errc::ok;
-}
 
 bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 

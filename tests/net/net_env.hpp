@@ -44,8 +44,7 @@ std::shared_ptr<net::TlsContext> server_context(bool require_client_cert, const 
 // A client of our CA for "localhost"; cert may be null (no client certificate).
 std::shared_ptr<net::TlsContext> client_context(X509* cert, const std::string& server_name = "localhost");
 
-// Runs f and returns the kind of Error it threw (ok when none); message gets what().
-Errc kind_of(const std::function<void()>& f, std::string* message = nullptr);
+using test::kind_of;  // tests/support
 bool contains(const std::string& hay, const std::string& needle);
 
 Poco::Net::StreamSocket tcp_connect(std::uint16_t port);

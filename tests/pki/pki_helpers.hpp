@@ -14,16 +14,6 @@
 
 namespace sfts::test {
 
-inline Errc kind_of(const std::function<void()>& f, std::string* message = nullptr) {
-    try {
-        f();
-    } catch (const Error& e) {
-        if (message) *message = e.what();
-        return e.kind();
-    }
-    return Errc::ok;
-}
-
 struct TokenCa {
     TestToken tok;
     TempDir dir;

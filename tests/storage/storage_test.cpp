@@ -23,15 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-template <typename F>
-Errc error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.kind();
-    }
-    return Errc::ok;
-}
 
 std::vector<std::uint8_t> pattern(std::size_t n, std::uint32_t seed) {
     std::vector<std::uint8_t> v(n);
@@ -124,14 +115,14 @@ BOOST_FIXTURE_TEST_CASE(round_trip, Fixture) {
 
     store.remove("report.pdf");
     BOOST_TEST(!store.exists("report.pdf"));
-    BOOST_TEST((error_of([&] { store.remove("report.pdf"); }) == Errc::not_found));
-    BOOST_TEST((error_of([&] { store.open("report.pdf"); }) == Errc::not_found));
+    BOOST_TEST((sfts::test::kind_of([&] { store.remove("report.pdf"); }) == Errc::not_found));
+    BOOST_TEST((sfts::test::kind_of([&] { store.open("report.pdf"); }) == Errc::not_found));
     BOOST_TEST(store.free_bytes() > 0u);
 }
 
 BOOST_FIXTURE_TEST_CASE(commit_refuses_an_existing_name_unless_overwrite, Fixture) {
     upload(store, "a", pattern(1000, 1));
-    BOOST_TEST((error_of([&] { upload(store, "a", pattern(2000, 2)); }) == Errc::already_exists));
+    BOOST_TEST((sfts::test::kind_of([&] { upload(store, "a", pattern(2000, 2)); }) == Errc::already_exists));
     BOOST_TEST((read_all(store, "a") == pattern(1000, 1)));
     upload(store, "a", pattern(2000, 2), true);
     BOOST_TEST((read_all(store, "a") == pattern(2000, 2)));
@@ -140,10 +131,10 @@ BOOST_FIXTURE_TEST_CASE(commit_refuses_an_existing_name_unless_overwrite, Fixtur
     // A failed commit leaves the upload usable under another name; a second commit is a bug.
     auto up = store.begin_upload();
     up.write(pattern(10, 3));
-    BOOST_TEST((error_of([&] { up.commit("a", false); }) == Errc::already_exists));
+    BOOST_TEST((sfts::test::kind_of([&] { up.commit("a", false); }) == Errc::already_exists));
     up.commit("b", false);
-    BOOST_TEST((error_of([&] { up.commit("c", false); }) == Errc::internal));
-    BOOST_TEST((error_of([&] { up.write(pattern(1, 1)); }) == Errc::internal));
+    BOOST_TEST((sfts::test::kind_of([&] { up.commit("c", false); }) == Errc::internal));
+    BOOST_TEST((sfts::test::kind_of([&] { up.write(pattern(1, 1)); }) == Errc::internal));
     BOOST_TEST(entries(dir) == (std::set<std::string>{"a", "b"}), boost::test_tools::per_element());
 }
 
@@ -199,12 +190,12 @@ BOOST_AUTO_TEST_CASE(valid_filename_rule) {
 BOOST_FIXTURE_TEST_CASE(hostile_names_are_rejected_by_every_method, Fixture) {
     for (const auto& n : hostile_names()) {
         BOOST_TEST_CONTEXT("name of " << n.size() << " bytes") {
-            BOOST_TEST((error_of([&] { store.open(n); }) == Errc::invalid_argument));
-            BOOST_TEST((error_of([&] { store.remove(n); }) == Errc::invalid_argument));
-            BOOST_TEST((error_of([&] { store.exists(n); }) == Errc::invalid_argument));
+            BOOST_TEST((sfts::test::kind_of([&] { store.open(n); }) == Errc::invalid_argument));
+            BOOST_TEST((sfts::test::kind_of([&] { store.remove(n); }) == Errc::invalid_argument));
+            BOOST_TEST((sfts::test::kind_of([&] { store.exists(n); }) == Errc::invalid_argument));
             auto up = store.begin_upload();
             up.write(pattern(3, 3));
-            BOOST_TEST((error_of([&] { up.commit(n, true); }) == Errc::invalid_argument));
+            BOOST_TEST((sfts::test::kind_of([&] { up.commit(n, true); }) == Errc::invalid_argument));
         }
     }
     BOOST_TEST(entries(dir).empty());
@@ -228,11 +219,11 @@ BOOST_FIXTURE_TEST_CASE(symlinks_are_never_followed, Fixture) {
 
     // Not read.
     for (const char* link : {"abs", "rel", "dirlink"})
-        BOOST_TEST((error_of([&] { store.open(link); }) == Errc::invalid_argument), link);
+        BOOST_TEST((sfts::test::kind_of([&] { store.open(link); }) == Errc::invalid_argument), link);
     BOOST_TEST(store.exists("abs"));  // the name is taken, by a link
 
     // Not written through: refused, or the link itself replaced.
-    BOOST_TEST((error_of([&] { upload(store, "abs", pattern(50, 5)); }) == Errc::already_exists));
+    BOOST_TEST((sfts::test::kind_of([&] { upload(store, "abs", pattern(50, 5)); }) == Errc::already_exists));
     upload(store, "rel", pattern(50, 6), true);
     BOOST_TEST(fs::is_regular_file(fs::symlink_status(dir + "/rel")));
     BOOST_TEST((read_all(store, "rel") == pattern(50, 6)));
@@ -253,10 +244,10 @@ BOOST_FIXTURE_TEST_CASE(symlinks_are_never_followed, Fixture) {
 BOOST_FIXTURE_TEST_CASE(special_files_are_not_regular_files, Fixture) {
     BOOST_REQUIRE(::mkfifo((dir + "/fifo").c_str(), 0600) == 0);
     BOOST_REQUIRE(::mkdir((dir + "/sub").c_str(), 0700) == 0);
-    BOOST_TEST((error_of([&] { store.open("fifo"); }) == Errc::invalid_argument));  // and does not hang
-    BOOST_TEST((error_of([&] { store.open("sub"); }) == Errc::invalid_argument));
-    BOOST_TEST((error_of([&] { store.remove("sub"); }) == Errc::invalid_argument));
-    BOOST_TEST((error_of([&] { upload(store, "sub", pattern(5, 5), true); }) == Errc::already_exists));
+    BOOST_TEST((sfts::test::kind_of([&] { store.open("fifo"); }) == Errc::invalid_argument));  // and does not hang
+    BOOST_TEST((sfts::test::kind_of([&] { store.open("sub"); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { store.remove("sub"); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { upload(store, "sub", pattern(5, 5), true); }) == Errc::already_exists));
     BOOST_TEST(fs::is_directory(dir + "/sub"));
 }
 
@@ -264,9 +255,9 @@ BOOST_AUTO_TEST_CASE(a_symlinked_storage_directory_is_refused) {
     test::TempDir tmp;
     BOOST_REQUIRE(::mkdir(tmp.file("real").c_str(), 0700) == 0);
     BOOST_REQUIRE(test::run("ln -s '" + tmp.file("real") + "' '" + tmp.file("link") + "'").status == 0);
-    BOOST_TEST((error_of([&] { FileStore s(tmp.file("link")); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { FileStore s(tmp.file("link")); }) == Errc::invalid_argument));
     test::write_text(tmp.file("plain"), "x");
-    BOOST_TEST((error_of([&] { FileStore s(tmp.file("plain")); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { FileStore s(tmp.file("plain")); }) == Errc::invalid_argument));
     FileStore ok(tmp.file("real"));
     FileStore nested(tmp.file("a/b/c"));  // created with parents
     BOOST_TEST(fs::is_directory(tmp.file("a/b/c")));
@@ -283,11 +274,11 @@ BOOST_FIXTURE_TEST_CASE(file_size_limit_is_storage_full, Fixture) {
     Errc streamed = Errc::ok, announced = Errc::ok;
     {
         auto up = store.begin_upload();
-        streamed = error_of([&] {
+        streamed = sfts::test::kind_of([&] {
             for (int i = 0; i < 4; ++i) up.write(pattern(512 * 1024, static_cast<std::uint32_t>(i)));
         });
         BOOST_TEST(up.bytes_written() == (1u << 20));  // everything up to the limit went in
-        announced = error_of([&] { store.begin_upload(2 << 20); });
+        announced = sfts::test::kind_of([&] { store.begin_upload(2 << 20); });
     }
     ::setrlimit(RLIMIT_FSIZE, &old);
     std::signal(SIGXFSZ, old_handler);
@@ -309,12 +300,12 @@ BOOST_AUTO_TEST_CASE(a_full_disk_is_storage_full) {
         ~Unmount() { test::run("umount '" + m + "'"); }
     } unmount{mnt};
     FileStore store(mnt + "/files");
-    Errc announced = error_of([&] { store.begin_upload(4 << 20); });  // fallocate refuses up front
+    Errc announced = sfts::test::kind_of([&] { store.begin_upload(4 << 20); });  // fallocate refuses up front
     BOOST_TEST((announced == Errc::limit_exceeded));
     BOOST_TEST(entries(mnt + "/files").empty());
     {
         auto up = store.begin_upload();
-        Errc streamed = error_of([&] {
+        Errc streamed = sfts::test::kind_of([&] {
             for (int i = 0; i < 8; ++i) up.write(pattern(512 * 1024, static_cast<std::uint32_t>(i)));
         });
         BOOST_TEST((streamed == Errc::limit_exceeded));

@@ -120,6 +120,16 @@ CommandResult run(const std::string& command) {
     return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
 
+Errc kind_of(const std::function<void()>& f, std::string* message) {
+    try {
+        f();
+    } catch (const Error& e) {
+        if (message) *message = e.what();
+        return e.kind();
+    }
+    return Errc::ok;
+}
+
 void write_text(const std::string& path, const std::string& text) {
     std::ofstream f(path, std::ios::binary | std::ios::trunc);
     f << text;

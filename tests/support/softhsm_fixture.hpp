@@ -3,9 +3,11 @@
 // makes its own throwaway token with a unique label.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "sfts/error.hpp"
 #include "sfts/hsm/token.hpp"
 #include "sfts/hsm/uri.hpp"
 #include "sfts/secret.hpp"
@@ -50,6 +52,9 @@ struct CommandResult {
 };
 // Runs a shell command (test oracles such as the openssl CLI); never for secrets.
 CommandResult run(const std::string& command);
+
+// The kind of sfts::Error that f throws (Errc::ok when it throws nothing); its text in *message.
+Errc kind_of(const std::function<void()>& f, std::string* message = nullptr);
 
 // Writes text to a file (tests only).
 void write_text(const std::string& path, const std::string& text);
