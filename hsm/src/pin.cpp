@@ -79,8 +79,15 @@ SecretSource SecretSource::parse(std::string_view spec) {
                 fail(Errc::invalid_argument, "bad environment variable name in secret source: " + name);
         return {Kind::env, name};
     }
+    if (spec.starts_with("credential:") && spec.size() > 11) {
+        std::string name(spec.substr(11));
+        // A credential name is one path component (systemd's own rule), never "." or "..".
+        if (name == "." || name == ".." || name.find('/') != std::string::npos)
+            fail(Errc::invalid_argument, "bad credential name in secret source: " + name);
+        return {Kind::credential, name};
+    }
     fail(Errc::invalid_argument,
-         "secret source must be 'file:PATH', 'env:NAME' or 'prompt', not '" + std::string(spec.substr(0, 64)) + "'");
+         "secret source must be 'file:PATH', 'env:NAME', 'credential:NAME' or 'prompt', not '" + std::string(spec.substr(0, 64)) + "'");
 }
 
 std::string SecretSource::describe() const {
@@ -88,6 +95,7 @@ std::string SecretSource::describe() const {
         case Kind::file: return "file " + where;
         case Kind::env: return "environment variable " + where;
         case Kind::prompt: return "terminal prompt";
+        case Kind::credential: return "systemd credential " + where;
     }
     return "?";
 }
@@ -104,6 +112,14 @@ Secret read_secret(const SecretSource& source, std::string_view prompt) {
             break;
         }
         case SecretSource::Kind::prompt: s = prompt_hidden(prompt); break;
+        case SecretSource::Kind::credential: {
+            // systemd makes the directory and its files readable by the service user only (0400).
+            const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+            if (!dir || !*dir)
+                fail(Errc::not_found, "credential " + source.where + ": CREDENTIALS_DIRECTORY is not set (LoadCredential= in the unit)");
+            s = read_file_secret(std::string(dir) + "/" + source.where);
+            break;
+        }
     }
     if (s.empty()) fail(Errc::invalid_argument, "empty secret from " + source.describe());
     return s;

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,7 +45,11 @@ constexpr const char* kUsage = R"(usage: sfts-admin [--config FILE] COMMAND [ARG
   user expire NAME           force a password change at next login
   user unlock NAME           clear the failed-login count of a locked account
   user delete NAME           remove an account
+  user show NAME             one account: role, permissions, password and lock state
   role list                  roles and their permissions
+  role create NAME PERM...   a new role with these permissions (see role list for names)
+  role set NAME PERM...      replace a role's permissions
+  role delete NAME           remove a role no user has
   enrollment create USER [--hours N]
                              a one-time enrollment token bound to USER (default 72 h);
                              its secret is printed once
@@ -57,7 +62,8 @@ constexpr const char* kUsage = R"(usage: sfts-admin [--config FILE] COMMAND [ARG
   audit verify [--file PATH] check the audit trail's hash chain (default: the configured one)
   config defaults            print every configuration option with its default
 
-SRC is where a secret comes from: file:PATH (mode 0600), env:NAME, or prompt (the default).
+SRC is where a secret comes from: file:PATH (mode 0600), env:NAME, credential:NAME
+($CREDENTIALS_DIRECTORY/NAME, systemd LoadCredential=), or prompt (the default).
 The configuration file is --config, else $SFTS_CONFIG, else /etc/sftsd/sftsd.conf when present.
 )";
 
@@ -222,6 +228,24 @@ int database_cmd(const Args& a, const server::Config& cfg) {
             std::cout << "user '" << p[2] << "' unlocked\n";
             return 0;
         }
+        if (sub == "show") {
+            need(3);
+            auto u = db->find_user(p[2]);
+            if (!u) fail(Errc::not_found, "no user " + p[2]);
+            std::cout << "user:        " << u->name << "\n"
+                      << "role:        " << u->role << "\n"
+                      << "permissions:";
+            for (auto perm : db->permissions(u->role)) std::cout << " " << db::permission_name(perm);
+            std::cout << "\n"
+                      << "state:       " << (u->disabled ? "disabled" : "active")
+                      << (u->failed_logins > 0 ? ", " + std::to_string(u->failed_logins) + " failed login(s)" : "") << "\n"
+                      << "password:    " << (u->verifier ? "set" : "none")
+                      << (u->must_change_password ? ", must change at next login" : "") << "\n"
+                      << "created:     " << date(static_cast<std::time_t>(u->created_ms / 1000)) << "\n";
+            if (u->password_changed_ms > 0)
+                std::cout << "changed:     " << date(static_cast<std::time_t>(u->password_changed_ms / 1000)) << "\n";
+            return 0;
+        }
         if (sub == "delete") {
             need(3);
             db->delete_user(p[2]);
@@ -274,6 +298,33 @@ int database_cmd(const Args& a, const server::Config& cfg) {
             return 0;
         }
         throw UsageError("block: unknown subcommand '" + sub + "'");
+    }
+    if (p[0] == "role" && (sub == "create" || sub == "set")) {
+        if (p.size() < 4) throw UsageError("role " + sub + ": NAME and at least one permission");
+        std::set<db::Permission> perms;
+        std::string names;
+        for (std::size_t i = 3; i < p.size(); ++i) {
+            auto perm = db::permission_from_name(p[i]);
+            if (!perm) fail(Errc::invalid_argument, "unknown permission '" + p[i] + "' (see sfts-admin role list)");
+            perms.insert(*perm);
+            names += (names.empty() ? "" : " ") + p[i];
+        }
+        if (sub == "create") {
+            if (!db::valid_role_name(p[2])) fail(Errc::invalid_argument, "role name must be 1-32 of a-z 0-9 _ -");
+            db->create_role(p[2], perms);
+        } else {
+            db->set_permissions(p[2], perms);
+        }
+        admin_audit(cfg, "role_" + sub, {{"role", p[2]}, {"detail", names}});
+        std::cout << "role '" << p[2] << "' " << (sub == "create" ? "created" : "set") << ": " << names << "\n";
+        return 0;
+    }
+    if (p[0] == "role" && sub == "delete") {
+        need(3);
+        db->delete_role(p[2]);
+        admin_audit(cfg, "role_delete", {{"role", p[2]}});
+        std::cout << "role '" << p[2] << "' deleted\n";
+        return 0;
     }
     if (p[0] == "role" && sub == "list") {
         need(2);

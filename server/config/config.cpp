@@ -33,7 +33,7 @@ const std::vector<Option>& options() {
              }
              if (!c.pki.token.names_token()) fail(Errc::invalid_argument, k + ": the URI must name a token (token=...)");
          }},
-        {"hsm.pin", "prompt", "where the token PIN comes from: file:PATH (mode 0600), env:NAME or prompt",
+        {"hsm.pin", "prompt", "where the token PIN comes from: file:PATH (mode 0600), env:NAME, credential:NAME (systemd LoadCredential=) or prompt",
          [](Config& c, const std::string& k, const std::string& v) {
              try {
                  c.pin_source = hsm::SecretSource::parse(v);
@@ -76,6 +76,8 @@ const std::vector<Option>& options() {
          [](Config& c, const std::string& k, const std::string& v) { c.service.threads = parse_int(k, v, 2, 4096); }},
         {"server.max_connections", "256", "connections queued or served at once; more are refused",
          [](Config& c, const std::string& k, const std::string& v) { c.service.max_connections = parse_int(k, v, 1, 100000); }},
+        {"server.shutdown_grace_s", "30", "on SIGTERM, seconds running transfers may take to finish before their sessions are closed",
+         [](Config& c, const std::string& k, const std::string& v) { c.service.shutdown_grace_s = parse_int(k, v, 0, 3600); }},
         {"server.ports_file", "", "if set, the bound ports are written there (for tests and scripts)",
          [](Config& c, const std::string&, const std::string& v) { c.service.ports_file = v; }},
         {"paths.storage_dir", "", "where uploaded files live (default: STATE_DIR/files)",
@@ -145,7 +147,7 @@ const std::vector<Option>& options() {
          [](Config& c, const std::string& k, const std::string& v) { c.auth.min_password_length = parse_int(k, v, 8, 64); }},
         {"auth.password_blocklist", "", "file of extra forbidden passwords, one per line",
          [](Config& c, const std::string&, const std::string& v) { c.auth.password_blocklist = v; }},
-        {"auth.site_secret", "prompt", "the site-wide enrollment secret: file:PATH (0600), env:NAME, prompt, or none",
+        {"auth.site_secret", "prompt", "the site-wide enrollment secret: file:PATH (0600), env:NAME, credential:NAME, prompt, or none",
          [](Config& c, const std::string& k, const std::string& v) {
              if (v == "none") {
                  c.auth.site_secret_enabled = false;

@@ -1,5 +1,8 @@
 // sftsd: the enrollment (8444) and file (8443) services. Keys are loaded from the token before
 // the listeners start; each connection is served by a worker of POCO's TCPServer.
+// Under systemd (Type=notify): READY=1 once both ports listen, STOPPING=1 on SIGTERM, watchdog
+// pings; SIGHUP reloads what can change safely under running sessions; a changed crl.pem is
+// picked up within two seconds (sfts-admin cert revoke rewrites it).
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
 #include <Poco/FileChannel.h>
@@ -17,8 +20,17 @@
 #include <Poco/Util/OptionSet.h>
 #include <Poco/Util/ServerApplication.h>
 
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include <atomic>
+#include <chrono>
 #include <csignal>
+#include <ctime>
 #include <iostream>
+#include <map>
+#include <mutex>
+#include <thread>
 
 #include "sfts/error.hpp"
 #include "sfts/files.hpp"
@@ -34,10 +46,50 @@ using Poco::Net::TCPServerConnection;
 
 using Handler = void (*)(server::ServerContext&, StreamSocket);
 
+// The sessions being served, so that shutdown can wait for them and then close what is left.
+class Sessions {
+public:
+    void add(const void* key, const StreamSocket& s) {
+        std::lock_guard lock(m_);
+        open_.emplace(key, s);
+    }
+    void remove(const void* key) {
+        std::lock_guard lock(m_);
+        open_.erase(key);
+    }
+    std::size_t count() {
+        std::lock_guard lock(m_);
+        return open_.size();
+    }
+    // Both directions shut: a session blocked in a read sees the end and unwinds (an unfinished
+    // upload's temporary file is removed by the storage layer when its Upload object dies).
+    void close_all() {
+        std::lock_guard lock(m_);
+        for (auto& [key, sock] : open_) {
+            try {
+                sock.shutdown();
+            } catch (const Poco::Exception&) {
+                // already closed by its peer
+            }
+        }
+    }
+
+private:
+    std::mutex m_;
+    std::map<const void*, StreamSocket> open_;
+};
+
+Sessions g_sessions;
+
 class Connection : public TCPServerConnection {
 public:
     Connection(const StreamSocket& s, server::ServerContext& ctx, Handler h) : TCPServerConnection(s), ctx_(ctx), h_(h) {}
     void run() override {
+        g_sessions.add(this, socket());
+        struct Registered {
+            const void* key;
+            ~Registered() { g_sessions.remove(key); }
+        } registered{this};
         Poco::Net::IPAddress ip;
         try {
             ip = socket().peerAddress().host();
@@ -113,6 +165,97 @@ Poco::Logger& setup_logging(const server::Config& cfg) {
     return log;
 }
 
+std::int64_t mtime_ns(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return -1;
+    return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+// SIGHUP: what may change under running sessions. Session limits and listeners are read by
+// many threads without locks, so they need a restart; an invalid file keeps the old settings.
+void reload(server::ServerContext& ctx, const std::string& path, Poco::Logger& log) {
+    server::Config next;
+    try {
+        next = server::load_config(path);
+    } catch (const Error& e) {
+        log.error(std::string("reload: configuration rejected, keeping the running one: ") + e.what());
+        return;
+    }
+    std::string done;
+    try {
+        ctx.reload_crl();
+        done += "CRL";
+    } catch (const Error& e) {
+        log.error(std::string("reload: CRL: ") + e.what());
+    }
+    try {
+        ctx.policy->reload();
+        done += done.empty() ? "password blocklist" : ", password blocklist";
+    } catch (const Error& e) {
+        log.error(std::string("reload: password blocklist: ") + e.what());
+    }
+    log.setLevel(next.log.level);
+    done += ", log level " + next.log.level;
+    log.notice("reloaded on SIGHUP: " + done + " (other options take effect at the next start)");
+}
+
+// One thread for the things that happen between requests: SIGHUP (blocked in every thread,
+// taken here with sigtimedwait), the CRL's mtime, and the systemd watchdog.
+class Housekeeper {
+public:
+    Housekeeper(server::ServerContext& ctx, std::string config_path, Poco::Logger& log)
+        : ctx_(ctx), path_(std::move(config_path)), log_(log), thread_([this] { loop(); }) {}
+    ~Housekeeper() {
+        stop_ = true;
+        thread_.join();
+    }
+    Housekeeper(const Housekeeper&) = delete;
+    Housekeeper& operator=(const Housekeeper&) = delete;
+
+private:
+    void loop() {
+        std::uint64_t wd_usec = 0;
+        bool watchdog = sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0;
+        auto tick = std::chrono::milliseconds(500);
+        if (watchdog) tick = std::min(tick, std::chrono::milliseconds(static_cast<std::int64_t>(wd_usec / 2000)));
+        const std::string crl = ctx_.cfg.pki.crl_path();
+        std::int64_t crl_seen = mtime_ns(crl);
+        auto next_crl_check = std::chrono::steady_clock::now();
+        sigset_t hup;
+        sigemptyset(&hup);
+        sigaddset(&hup, SIGHUP);
+        while (!stop_) {
+            struct timespec ts {};
+            ts.tv_nsec = std::chrono::duration_cast<std::chrono::nanoseconds>(tick).count();
+            if (sigtimedwait(&hup, nullptr, &ts) == SIGHUP) {
+                reload(ctx_, path_, log_);
+                crl_seen = mtime_ns(crl);
+            }
+            if (watchdog) sd_notify(0, "WATCHDOG=1");
+            auto now = std::chrono::steady_clock::now();
+            if (now >= next_crl_check) {
+                next_crl_check = now + std::chrono::seconds(2);
+                std::int64_t m = mtime_ns(crl);
+                if (m != crl_seen) {
+                    try {
+                        ctx_.reload_crl();
+                        crl_seen = m;
+                        log_.notice("CRL " + crl + " changed: reloaded");
+                    } catch (const Error& e) {
+                        log_.error("CRL " + crl + " changed but cannot be loaded, keeping the old one: " + e.what());
+                    }
+                }
+            }
+        }
+    }
+
+    server::ServerContext& ctx_;
+    std::string path_;
+    Poco::Logger& log_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
 class Sftsd : public Poco::Util::ServerApplication {
 protected:
     void defineOptions(Poco::Util::OptionSet& options) override {
@@ -140,8 +283,8 @@ protected:
     int main(const std::vector<std::string>&) override {
         if (help_) return EXIT_OK;
         server::Config cfg;
+        const std::string path = config_path_.empty() ? "/etc/sftsd/sftsd.conf" : config_path_;
         try {
-            std::string path = config_path_.empty() ? "/etc/sftsd/sftsd.conf" : config_path_;
             cfg = server::load_config(path);
         } catch (const Error& e) {
             std::cerr << "sftsd: configuration: " << e.what() << "\n";
@@ -189,10 +332,22 @@ protected:
             if (!cfg.service.ports_file.empty())
                 write_file_atomic(cfg.service.ports_file,
                                   "file=" + std::to_string(fp) + " enroll=" + std::to_string(ep) + "\n", 0644);
+            Housekeeper housekeeper(*ctx, path, log);
+            // Both ports listen and the token keys are loaded: only now may systemd start dependants.
+            sd_notifyf(0, "READY=1\nSTATUS=file service on port %d, enrollment on port %d", fp, ep);
             waitForTerminationRequest();
-            log.notice("stopping");
+            sd_notify(0, "STOPPING=1\nSTATUS=stopping: finishing running sessions");
+            log.notice("stopping: no new connections; " + std::to_string(g_sessions.count()) +
+                       " session(s) get " + std::to_string(cfg.service.shutdown_grace_s) + " s to finish");
             file_srv.stop();
             enroll_srv.stop();
+            auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(cfg.service.shutdown_grace_s);
+            while (g_sessions.count() > 0 && std::chrono::steady_clock::now() < deadline)
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (auto left = g_sessions.count(); left > 0) {
+                log.warning("grace period over: closing " + std::to_string(left) + " session(s)");
+                g_sessions.close_all();
+            }
             file_pool.joinAll();
             enroll_pool.joinAll();
             // An anchor outside the trail: removing its last records shows against this line.
@@ -215,6 +370,12 @@ private:
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);  // a peer that vanishes must not kill the server
     std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit fails the upload (storage full), not the server
+    // SIGHUP is taken synchronously by the housekeeping thread; blocked before any thread exists
+    // so that no worker is ever interrupted by it.
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hup, nullptr);
     Sftsd app;
     return app.run(argc, argv);
 }

@@ -10,11 +10,12 @@
 namespace sfts::hsm {
 
 struct SecretSource {
-    enum class Kind { file, env, prompt };
+    enum class Kind { file, env, prompt, credential };
     Kind kind = Kind::prompt;
-    std::string where;  // file path or variable name; empty for prompt
+    std::string where;  // file path, variable or credential name; empty for prompt
 
-    // "file:/path", "env:NAME" or "prompt". Anything else is invalid_argument.
+    // "file:/path", "env:NAME", "prompt" or "credential:NAME" (systemd LoadCredential=: the file
+    // $CREDENTIALS_DIRECTORY/NAME). Anything else is invalid_argument.
     static SecretSource parse(std::string_view spec);
     std::string describe() const;  // for messages: never contains the secret
 };

@@ -16,6 +16,7 @@ struct ServiceConfig {
     int enroll_port = 8444;            // enrollment service (0: any free port)
     int threads = 64;                  // connection worker threads
     int max_connections = 256;         // queued + active connections before new ones are refused
+    int shutdown_grace_s = 30;         // on SIGTERM: how long running sessions may finish before they are closed
     std::string storage_dir;           // the files (default: state_dir/files)
     std::string database;              // the user database (default: state_dir/sfts.db)
     std::string ports_file;            // when set, "file=PORT enroll=PORT" is written once listening
