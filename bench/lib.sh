@@ -20,7 +20,7 @@ median() {
 calc() { awk "BEGIN { x = $1; printf \"%.6g\n\", x }"; }
 
 # status_kib PID FIELD: VmRSS, VmHWM... of a process, in KiB
-status_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }
+status_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
 
 # descendants PID: every process below PID
 descendants() {
@@ -31,6 +31,7 @@ descendants() {
 # tree_hwm_sampler PID OUT: until killed, writes to OUT the largest sum of VmHWM (KiB) seen over
 # the processes below PID (sshd's per-connection processes; VmHWM only grows while they live).
 tree_hwm_sampler() {
+  set +e  # processes come and go while it reads them
   local root=$1 out=$2 max=0 total p h
   echo 0 > "$out"
   while :; do
@@ -175,7 +176,8 @@ as() { local n=$1; shift; SOFTHSM2_CONF=$work/$n/softhsm2.conf "$bin/client-tui/
 # server's current scram_iterations), then the admin role (may overwrite and delete).
 enroll_with_password() {
   as "$1" enroll --secret "file:$work/srv/site-secret" > /dev/null || die "enrollment of $1 failed"
-  as "$1" ls --new-password "file:$work/$1/password" > /dev/null || die "first login of $1 failed"
+  as "$1" ls --new-password "file:$work/$1/password" > "$work/$1/first-login.log" 2>&1 \
+    || { cat "$work/$1/first-login.log" >&2; die "first login of $1 failed"; }
   admin user role "$1" admin > /dev/null
 }
 

@@ -89,6 +89,7 @@ base=${TMPDIR:-/tmp}
 work=$(mktemp -d "$base/sfts-bench-XXXXXX")
 sampler_pid=
 cleanup() {
+  set +e
   [[ -n $sampler_pid ]] && { kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null; }
   stop_sftsd
   stop_sshd
@@ -182,7 +183,8 @@ alternate() {
 }
 
 start_sampler() { tree_hwm_sampler "$sshd_pid" "$work/hwm" & sampler_pid=$!; }
-stop_sampler() { kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=; cat "$work/hwm"; }
+# stop_sampler: sets sampler_kib (not in a subshell: sampler_pid must be cleared here)
+stop_sampler() { kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=; sampler_kib=$(cat "$work/hwm"); }
 
 # ---- cases
 
@@ -213,7 +215,7 @@ up_sftp() {
   printf 'put %s %s\n' "$work/data/big.bin" "$work/sshdest/up-$1.bin" > "$work/b-up"
   start_sampler
   timed "sftp-up-$1" "${sftp_cmd[@]}" -b "$work/b-up" bench || die "sftp upload failed"
-  record up.sftp.srss "$(stop_sampler)"
+  stop_sampler; record up.sftp.srss "$sampler_kib"
   record up.sftp "$(calc "$big / $t_s / 1e6")"
   record up.sftp.crss "$rss_kib"
   cmp -s "$work/data/big.bin" "$work/sshdest/up-$1.bin" || die "sftp upload differs"
@@ -241,7 +243,7 @@ down_sftp() {
   printf 'get %s %s\n' "$work/sshsrc/big.bin" "$work/dl/big-sftp.bin" > "$work/b-down"
   start_sampler
   timed "sftp-down-$1" "${sftp_cmd[@]}" -b "$work/b-down" bench || die "sftp download failed"
-  record down.sftp.srss "$(stop_sampler)"
+  stop_sampler; record down.sftp.srss "$sampler_kib"
   record down.sftp "$(calc "$big / $t_s / 1e6")"
   record down.sftp.crss "$rss_kib"
   if (($1 == 1)); then cmp -s "$work/data/big.bin" "$work/dl/big-sftp.bin" || die "sftp download differs"; fi
@@ -342,7 +344,7 @@ load_sftp() {
   done
   for i in "${pids[@]}"; do wait "$i" || bad=$((bad + 1)); done
   t1=$(now_ns)
-  record load.sftp.srss "$(stop_sampler)"
+  stop_sampler; record load.sftp.srss "$sampler_kib"
   ((bad == 0)) || { tail -5 "$work/out/sftp-load-$1-1.log" >&2; die "sftp load: $bad clients failed"; }
   # Verified like sfts's: every file that came back is byte for byte the one sent.
   for i in $(seq 1 "$load_clients"); do

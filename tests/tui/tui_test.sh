@@ -23,45 +23,48 @@ tui_cleanup() { tmux -S "$sock" kill-server 2>/dev/null; e2e_cleanup; }
 trap tui_cleanup EXIT
 start_server || exit 1
 
-# --- helpers: one tmux server of our own, one window "tui"
+# --- helpers: one tmux server of our own, one window "tui". Every check judges one capture
+# ($last), and that same capture is what is saved as the artifact.
 T() { tmux -S "$sock" -f /dev/null "$@"; }
 keys() { T send-keys -t tui "$@"; }
 text() { T send-keys -t tui -l "$1"; }  # literally, no key names
 screen() { T capture-pane -p -t tui; }
-width() { T display -p -t tui '#{window_width}'; }
-shot() { shots=$((shots + 1)); screen > "$artifacts/$(printf %02d "$shots")-$1.txt"; }
-right_pane() { local w; w=$(width); screen | while IFS= read -r l; do printf '%s\n' "${l:$((w / 2))}"; done; }
-left_pane() { local w; w=$(width); screen | while IFS= read -r l; do printf '%s\n' "${l:0:$((w / 2))}"; done; }
+grab() { last=$(screen); last_w=$(T display -p -t tui '#{window_width}'); }
+whole() { printf '%s\n' "$last"; }
+right_pane() { local l; while IFS= read -r l; do printf '%s\n' "${l:$((last_w / 2))}"; done <<<"$last"; }
+left_pane() { local l; while IFS= read -r l; do printf '%s\n' "${l:0:$((last_w / 2))}"; done <<<"$last"; }
+shot() { shots=$((shots + 1)); printf '%s\n' "$last" > "$artifacts/$(printf %02d "$shots")-$1.txt"; }
 
-# waits (bounded) until COMMAND's output matches the extended regex
-wait_until() {  # wait_until SECONDS REGEX COMMAND...
-  local limit=$1 pattern=$2; shift 2
+# shows REGEX [VIEW]: VIEW of the last capture matches. Not "view | grep -q": with pipefail,
+# grep's early exit gives the writer SIGPIPE and the pipeline fails although it matched.
+shows() { local v; v=$("${2:-whole}"); grep -qE -- "$1" <<<"$v"; }
+# wait_until SECONDS REGEX [VIEW]: grabs the screen until VIEW of it (default: all) matches
+wait_until() {
+  local limit=$1 pattern=$2 view=${3:-whole}
   local end=$((SECONDS + limit))
   while ((SECONDS < end)); do
-    "$@" 2>/dev/null | grep -qE -- "$pattern" && return 0
+    grab
+    shows "$pattern" "$view" && return 0
     sleep 0.1
   done
   return 1
 }
 ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; screen | sed 's/^/    | /'; }
-# see NAME REGEX [SECONDS] [COMMAND]: the screen (or the command's output) shows it; saves the screen
+bad() { fail=$((fail + 1)); echo "FAIL: $1"; sed 's/^/    | /' <<<"$last"; }
+# see NAME REGEX [SECONDS] [VIEW]: the screen shows it within SECONDS (default 20)
 see() {
-  local name=$1 pattern=$2 secs=${3:-20}; shift 3 2>/dev/null || shift $#
-  local cmd=("$@"); ((${#cmd[@]})) || cmd=(screen)
-  if wait_until "$secs" "$pattern" "${cmd[@]}"; then ok; else bad "$name (no /$pattern/)"; fi
-  shot "$name"
+  if wait_until "${3:-20}" "$2" "${4:-whole}"; then ok; else bad "$1 (no /$2/)"; fi
+  shot "$1"
 }
-# gone NAME REGEX [COMMAND]: it stops showing (within 20 s)
+# gone NAME REGEX [VIEW]: it stops showing within 20 s
 gone() {
-  local name=$1 pattern=$2; shift 2
-  local cmd=("$@"); ((${#cmd[@]})) || cmd=(screen)
   local end=$((SECONDS + 20))
   while ((SECONDS < end)); do
-    "${cmd[@]}" 2>/dev/null | grep -qE -- "$pattern" || { ok; shot "$name"; return; }
+    grab
+    if ! shows "$2" "${3:-whole}"; then ok; shot "$1"; return; fi
     sleep 0.1
   done
-  bad "$name (/$pattern/ still there)"; shot "$name"
+  bad "$1 (/$2/ still there)"; shot "$1"
 }
 # starts sfts-tui for NAME in the tmux window, in DIR, remembering its pid
 launch() {  # launch NAME DIR
@@ -69,11 +72,11 @@ launch() {  # launch NAME DIR
 }
 terminal_restored() {  # the shell is back with echo and canonical input (stty sane)
   local name=$1
-  wait_until 20 '^tui-shell\$ ?$' screen || { bad "$name: no shell prompt"; return; }
+  wait_until 20 '^tui-shell\$ ?$' || { bad "$name: no shell prompt"; return; }
   keys "clear; stty -a | tr ' ;' '\n\n' | grep -xE -- '-?(echo|icanon)' | tr '\n' ' '; echo END" Enter
   see "$name" '^icanon echo END' 10
 }
-in_ls() { as alice ls 2>&1 | grep -qE " $1\$"; }
+in_ls() { local out; out=$(as alice ls 2>&1); grep -qE " $1\$" <<<"$out"; }
 not_in_ls() { ! in_ls "$1"; }
 
 # --- alice: enrolled and given her first password with the batch client, then role user
@@ -89,7 +92,7 @@ truncate -s 1G "$files/dl/big.bin"  # large enough that a cancel lands mid-trans
 check "a file on the server already" as alice put "$work/seed.txt"
 
 T new-session -d -x 100 -y 30 -s tui "env HOME=$work/home PS1='tui-shell\$ ' bash --norc --noprofile"
-wait_until 10 'tui-shell' screen || { echo "FAIL: tmux shell did not start"; exit 1; }
+wait_until 10 'tui-shell' || { echo "FAIL: tmux shell did not start"; exit 1; }
 
 # --- connect screen, log in (PIN and password from the files the configuration names)
 launch alice "$files"
@@ -98,15 +101,15 @@ see "connect-screen-shows-sources-not-secrets" 'Token PIN +from file'
 keys Enter
 see "main-screen" 'role: ls upload download update help exit'
 see "status-line-certificate" 'cert CN=alice, serial [0-9A-F]+, expires [0-9]{4}-'
-see "local-pane-lists-files" 'small\.txt' 5 left_pane
-see "remote-pane-lists-files" 'seed\.txt +[0-9.]+K .* alice' 5 right_pane
+see "local-pane-lists-files" '^│ small\.txt +292K ' 5 left_pane
+see "remote-pane-lists-files" '^│ seed\.txt +4\.8K [0-9-]+ [0-9:]+ alice' 5 right_pane
 see "function-key-bar" '^1Help +2Passwd +5Copy +8Delete +9Log +10Quit'
 
 # --- upload (F5 in the local pane)
 keys /; text small; keys Enter  # the filter puts the cursor on the first match
 see "filter-local" 'filter: small'
 keys F5
-see "upload-appears-remote" 'small\.txt' 20 right_pane
+see "upload-appears-remote" '^│ small\.txt +292K ' 20 right_pane
 check "the server has it (batch ls)" in_ls small.txt
 
 # --- F5 on a name the server has: asks before overwriting; Cancel leaves it alone
@@ -119,7 +122,7 @@ gone "overwrite-cancelled" 'already exists'
 keys /; text dl; keys Enter Enter  # filter to dl/, open it
 see "local-pane-in-dl" "Local: $files/dl"
 keys Tab /; text small; keys Enter F5
-see "download-appears-local" 'small\.txt' 20 left_pane
+see "download-appears-local" '^│ small\.txt +292K ' 20 left_pane
 check "downloaded file is identical (sha256)" bash -c "[[ \$(sha256sum < '$files/small.txt') == \$(sha256sum < '$files/dl/small.txt') ]]"
 keys F5
 see "download-asks-before-overwrite" "already exists in $files/dl"
@@ -145,7 +148,7 @@ gone "help-closed" 'Commands your role allows'
 
 # --- resize: redrawn to fit, the function-key bar stays on the last line
 layout_fits() {  # layout_fits COLS ROWS: the screen is exactly that size and drawn to its edges
-  local c=$1 r=$2 s; s=$(screen)
+  local c=$1 r=$2 s=$last
   [[ $(wc -l <<<"$s") -eq $r ]] || return 1
   [[ $(sed -n "${r}p" <<<"$s") =~ ^1Help.*10Quit ]] || return 1
   [[ $(sed -n 1p <<<"$s") =~ role:\ ls ]] || return 1
@@ -154,15 +157,16 @@ layout_fits() {  # layout_fits COLS ROWS: the screen is exactly that size and dr
   local line; while IFS= read -r line; do ((${#line} <= c)) || return 1; done <<<"$s"
   local third; third=$(sed -n 3p <<<"$s"); ((${#third} == c)) || return 1
 }
-layout_ok() { layout_fits "$@" && echo yes; }
 for size in "80 24" "132 43" "100 30"; do
-  set -- $size
-  T resize-window -t tui -x "$1" -y "$2"
-  if wait_until 20 yes layout_ok "$1" "$2"; then ok; else bad "resize to $1x$2"; fi
-  shot "resized-$1x$2"
+  read -r want_c want_r <<<"$size"
+  T resize-window -t tui -x "$want_c" -y "$want_r"
+  fits() { layout_fits "$want_c" "$want_r" && echo yes; }
+  if wait_until 20 yes fits; then ok; else bad "resize to ${want_c}x$want_r"; fi
+  shot "resized-${want_c}x$want_r"
 done
 T resize-window -t tui -x 80 -y 24
-wait_until 20 yes layout_ok 80 24
+fits() { layout_fits 80 24 && echo yes; }
+wait_until 20 yes fits
 keys F1
 see "help-fits-80x24" 'F10 q \^C +quit'
 keys Escape
@@ -179,7 +183,8 @@ see "progress-line-format" '[0-9.]+ [KMG]iB / 1\.0 GiB - [0-9]+% - ETA [0-9:-]+ 
 keys c
 see "cancel-asks-first" 'Cancel the transfer\?'
 keys y
-see "upload-cancelled" "'big\.bin' was stopped at .* / 1\.0 GiB\. The server stored nothing"
+see "upload-cancelled" "'big\.bin' was stopped at [0-9.]+ [KMG]?i?B / 1\.0 GiB"
+see "upload-cancelled-stores-nothing" "The server stored nothing"
 keys Enter
 check "no big.bin on the server" not_in_ls big.bin
 check "no temporary upload left on the server" bash -c "! find '$work/server/state' -type f -size +100M | grep -q ."
@@ -187,20 +192,34 @@ check "no temporary upload left on the server" bash -c "! find '$work/server/sta
 # --- cancelling a download: no partial file, and the session goes on (a new connection)
 check "a big file on the server (batch)" as alice put --as remote-big.bin "$files/dl/big.bin"
 keys r Tab /; text remote-big; keys Enter
-see "remote-big-listed" 'remote-big\.bin' 20 right_pane
+see "remote-big-listed" '^│ remote-big\.bin +1\.0G ' 20 right_pane
 keys F5
 see "download-progress-window" 'Downloading 1 of 1'
 keys Escape
 see "download-cancel-asks" 'Cancel the transfer\?'
 keys y
-see "download-cancelled" "'remote-big\.bin' was stopped at .* No partial file was kept"
+see "download-cancelled" "'remote-big\.bin' was stopped at [0-9.]+ [KMG]?i?B / 1\.0 GiB"
+see "download-cancelled-keeps-nothing" "No partial file"
 keys Enter
 check "no partial download (.sfts-part-*)" bash -c "! ls -A '$files/dl' | grep -q 'sfts-part'"
 check "no downloaded file" test ! -e "$files/dl/remote-big.bin"
 keys F9
 see "reconnected-after-download-cancel" 'reconnected to 127\.0\.0\.1'
-keys F9 r
-see "session-works-after-cancel" 'remote-big\.bin' 20 right_pane
+keys F9 F1  # a round trip on the new connection
+see "session-works-after-cancel" '│ +ls upload download update help exit +│'
+keys Escape
+
+# --- F2 changes the password (update); typed twice, never shown
+printf 'Brand-New-Passphrase-%s-42' "$RANDOM$RANDOM" > "$work/alice/newpw"; chmod 600 "$work/alice/newpw"
+keys F2
+see "passwd-form" 'Change password'
+text "$(cat "$work/alice/newpw")"; keys Tab; text "not-the-same"; keys Enter
+see "passwd-mismatch-refused" 'The two passwords differ'
+text "$(cat "$work/alice/newpw")"; keys Tab; text "$(cat "$work/alice/newpw")"; keys Enter
+see "password-changed" 'Your new password is in effect'
+keys Enter
+check "the new password works (batch client)" as alice --password "file:$work/alice/newpw" ls
+cp "$work/alice/newpw" "$work/alice/password"
 
 # --- quit asks, then the terminal is restored
 keys F10
@@ -218,8 +237,16 @@ see "admin-role" 'role: ls upload download delete update help exit'
 keys Tab /; text small; keys Enter F8
 see "delete-confirmation" 'Delete 1 file on the server\?'
 keys y
-gone "deleted-from-remote-pane" 'small\.txt' right_pane
+gone "deleted-from-remote-pane" '^│ small\.txt ' right_pane
 check "deleted on the server" not_in_ls small.txt
+
+# --- F8 in the local pane deletes a local file, after asking
+head -c 10 /dev/urandom > "$files/junk.txt"
+keys Tab r /; text junk; keys Enter F8
+see "local-delete-asks" "Delete 1 file in $files\?"
+keys y
+gone "local-file-deleted" '^│ junk\.txt ' left_pane
+check "junk.txt deleted" test ! -e "$files/junk.txt"
 
 # --- a crash signal still restores the terminal
 kill -SEGV "$(cat "$work/tui.pid")"
@@ -239,7 +266,7 @@ see "first-password-form" 'Choose your password' 60
 text "$(cat "$work/carol/password")"; keys Tab; text "$(cat "$work/carol/password")"; keys Enter
 see "carol-logged-in" 'user carol @' 30
 check "carol's certificate stored" test -s "$work/carol/state/client.crt"
-check "no PIN, secret or password on any screen" bash -c "! grep -qF -e \"\$(cat '$work/carol/pin')\" -e 'correct horse' -e \"\$(cat '$work/carol/password')\" '$artifacts'/*.txt"
+check "no PIN, secret or password on any screen" bash -c "! grep -qF -e \"\$(cat '$work/carol/pin')\" -e 'correct horse' -e \"\$(cat '$work/carol/password')\" -e \"\$(cat '$work/alice/newpw')\" '$artifacts'/*.txt"
 check "carol's password works (batch client)" as carol --pin "file:$work/carol/pin" --password "file:$work/carol/password" ls
 keys q
 see "quit-asks-first-q" 'Quit sfts-tui\?'

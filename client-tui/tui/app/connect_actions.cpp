@@ -2,8 +2,6 @@
 // dialogs the server's hello asks for.
 #include <memory>
 
-#include "../model/format.hpp"
-#include "../model/local_dir.hpp"
 #include "app.hpp"
 #include "sfts/files.hpp"
 #include "sfts/hsm/pin.hpp"

@@ -145,8 +145,9 @@ Reaction App::start_transfer_action() {
         return react_refresh;
     }
     std::string where = upload ? "on the server" : "in " + printable(ui_.local_dir);
-    ask("Overwrite?", files(conflicts.size()) + (conflicts.size() == 1 ? " already exists " : " already exist ") + where + ":" + names_text(conflicts) + "\n\nOverwrite?",
-        {"Overwrite", "Cancel"}, 1, [this, upload, items, conflicts](bool yes) mutable {
+    std::string text = files(conflicts.size()) + (conflicts.size() == 1 ? " already exists " : " already exist ") +
+                       where + ":" + names_text(conflicts) + "\n\nOverwrite?";
+    ask("Overwrite?", text, {"Overwrite", "Cancel"}, 1, [this, upload, items, conflicts](bool yes) mutable {
             if (!yes) return react_refresh;
             for (auto& i : items)
                 i.overwrite = std::find(conflicts.begin(), conflicts.end(), i.remote_name) != conflicts.end();
@@ -221,8 +222,11 @@ Reaction App::passwd_action() {
 Reaction App::filter_action() {
     Side side = ui_.active;
     std::string before = ui_.pane(side).filter();
-    Dialog& d = push(Dialog::Kind::form, "Filter", {"Show only names containing the text, or matching a pattern such as *.pdf."});
-    d.form.add("Filter", before);
+    // Starts empty: typing gives a new filter at once; Esc puts the old one back, and Enter on an
+    // empty field shows everything again.
+    Dialog& d = push(Dialog::Kind::form, "Filter",
+                     {"Show only names containing the text, or matching a pattern such as *.pdf. Empty: show all."});
+    d.form.add("Filter", "");
     d.on_change = [this, side](Dialog& dlg) { ui_.pane(side).set_filter(dlg.form[0].text); };
     d.on_close = [this, side, before](Dialog& dlg, bool ok) {
         ui_.pane(side).set_filter(ok ? dlg.form[0].text : before);

@@ -25,14 +25,14 @@ struct Popup {
     void show() const { wnoutrefresh(win.get()); }
 };
 
-std::string buttons_text(const std::vector<std::string>& buttons, std::size_t focus, std::vector<int>* starts) {
+// "[ Yes ]   [ No ]", and where each button starts (for highlighting the focused one).
+std::string buttons_text(const std::vector<std::string>& buttons, std::vector<int>& starts) {
     std::string out;
     for (std::size_t i = 0; i < buttons.size(); ++i) {
         if (i) out += "   ";
-        if (starts) starts->push_back(text_width(out));
+        starts.push_back(text_width(out));
         out += "[ " + buttons[i] + " ]";
     }
-    (void)focus;
     return out;
 }
 
@@ -103,7 +103,7 @@ void Screen::draw_dialog(const Dialog& d) {
         put(w, height - 2, 2, "Enter: OK   Esc: cancel   Tab: next field", inner, bg | A_DIM);
     } else {
         std::vector<int> starts;
-        std::string text = buttons_text(buttons, d.button, &starts);
+        std::string text = buttons_text(buttons, starts);
         int x = 2 + std::max(0, (inner - text_width(text)) / 2);
         for (std::size_t i = 0; i < buttons.size(); ++i) {
             std::string b = "[ " + buttons[i] + " ]";

@@ -42,7 +42,7 @@ void Screen::draw_header(const UiState& ui) {
     const auto& s = ui.session;
     std::string role = s.commands.empty() ? "role: (none yet)" : "role: " + join(s.commands);
     std::string line1 = " user " + printable(s.user) + " @ " + s.server + "   " + role;
-    std::string busy = ui.busy ? " working… " : "";
+    std::string busy = ui.busy ? " working... " : "";
     int cols = layout_.cols;
     put(w, 0, 0, line1, cols - text_width(busy), style(Style::header));
     if (!busy.empty()) put(w, 0, cols - text_width(busy), busy, text_width(busy), style(Style::header) | A_BOLD);

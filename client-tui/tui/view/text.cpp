@@ -1,5 +1,6 @@
 #include "text.hpp"
 
+#include <algorithm>
 #include <cwchar>
 
 namespace sfts::tui {
@@ -64,6 +65,12 @@ std::vector<std::string> wrap(std::string_view text, int width) {
     while (start <= text.size()) {
         auto nl = text.find('\n', start);
         std::string_view para = text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+        // A paragraph's indentation is kept on each of its lines (help lists, names under a question).
+        std::size_t indent = std::min(para.find_first_not_of(' '), para.size());
+        if (indent * 2 > static_cast<std::size_t>(width)) indent = 0;
+        para.remove_prefix(indent);
+        width -= static_cast<int>(indent);
+        std::size_t first_out = out.size();
         std::string line;
         std::size_t i = 0;
         while (i < para.size()) {
@@ -84,6 +91,8 @@ std::vector<std::string> wrap(std::string_view text, int width) {
             }
         }
         out.push_back(std::move(line));
+        for (std::size_t k = first_out; k < out.size(); ++k) out[k].insert(0, indent, ' ');
+        width += static_cast<int>(indent);
         if (nl == std::string_view::npos) break;
         start = nl + 1;
     }
