@@ -13,7 +13,7 @@ PACKAGES=(
   # tests, UI, login and password policy, systemd integration
   libboost-test-dev libncurses-dev libgsasl-dev libpwquality-dev cracklib-runtime libsystemd-dev
   # test and demo tools
-  procps psmisc systemd tmux
+  procps psmisc systemd tmux openssh-server openssh-client time
 )
 
 missing=()
