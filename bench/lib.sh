@@ -56,21 +56,29 @@ free_port() {
   return 1
 }
 
-# timed NAME CMD...: runs CMD with its output in $work/out/NAME.log; sets t_s (wall seconds) and
-# rss_kib (peak RSS of CMD, and of its children it waited for, from GNU time). Fails the suite
-# if CMD fails: a benchmark of a failing command measures nothing.
+# timed NAME CMD...: runs CMD with its output in $work/out/NAME.log; sets t_s (wall seconds),
+# rss_kib (peak RSS of CMD, and of its children it waited for, from GNU time) and cpu_s (user +
+# system CPU seconds of CMD and those children). Fails the suite if CMD fails: a benchmark of a
+# failing command measures nothing.
 timed() {
   local name=$1; shift
-  local log=$work/out/$name.log t0 t1
+  local log=$work/out/$name.log t0 t1 r
   t0=$(now_ns)
-  if ! /usr/bin/time -f %M -o "$work/out/$name.rss" "$@" > "$log" 2>&1; then
+  if ! /usr/bin/time -f '%M %U %S' -o "$work/out/$name.rss" "$@" > "$log" 2>&1; then
     echo "bench: FAILED: $name: $*" >&2; tail -20 "$log" | sed 's/^/    /' >&2
     return 1
   fi
   t1=$(now_ns)
   t_s=$(calc "($t1 - $t0) / 1e9")
-  rss_kib=$(tail -1 "$work/out/$name.rss")
+  r=$(tail -1 "$work/out/$name.rss")
+  rss_kib=${r%% *}
+  cpu_s=$(awk '{ print $2 + $3 }' <<< "$r")
 }
+
+# cpu_ticks PID: user + system CPU of a process, plus that of the children it has reaped
+# (sshd's finished sessions), in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat"; }
+clk_tck=$(getconf CLK_TCK)
 
 # ---- sfts: server and clients
 

@@ -193,17 +193,21 @@ case_ceiling() {
   local r s
   for r in $(seq 1 "$runs"); do
     for s in TLS_AES_256_GCM_SHA384 TLS_AES_128_GCM_SHA256; do
-      "$bin/bench/sfts-bench-ceiling" --bytes "$big" --suite "$s" > "$work/out/ceiling.log" || die "ceiling failed"
+      timed ceiling "$bin/bench/sfts-bench-ceiling" --bytes "$big" --suite "$s" || die "ceiling failed"
       record "ceil.$s" "$(sed -n 's/.* = \([0-9.]*\) MB\/s.*/\1/p' "$work/out/ceiling.log")"
+      record "ceil.$s.cpu" "$(calc "$cpu_s * 1073741824 / $big")"
     done
   done
   ceil256=$(m ceil.TLS_AES_256_GCM_SHA384) ceil128=$(m ceil.TLS_AES_128_GCM_SHA256)
+  ceil256_cpu=$(m ceil.TLS_AES_256_GCM_SHA384.cpu)
 }
 
 up_sfts() {
   sync
   clear_peak "$sftsd_pid"
+  local c0; c0=$(cpu_ticks "$sftsd_pid")
   timed "sfts-up-$1" "${sfts_cmd[@]}" put "$work/data/big.bin" --as "up-$1.bin" || die "sfts upload failed"
+  record up.sfts.cpu "$(calc "($cpu_s + ($(cpu_ticks "$sftsd_pid") - $c0) / $clk_tck) * 1073741824 / $big")"
   record up.sfts "$(calc "$big / $t_s / 1e6")"
   record up.sfts.xfer "$(calc "$big / $(sfts_log_seconds "login as" "upload 'up-$1.bin'") / 1e6")"
   record up.sfts.crss "$rss_kib"
@@ -214,8 +218,11 @@ up_sftp() {
   sync
   printf 'put %s %s\n' "$work/data/big.bin" "$work/sshdest/up-$1.bin" > "$work/b-up"
   start_sampler
+  local c0; c0=$(cpu_ticks "$sshd_pid")
   timed "sftp-up-$1" "${sftp_cmd[@]}" -b "$work/b-up" bench || die "sftp upload failed"
   stop_sampler; record up.sftp.srss "$sampler_kib"
+  sleep 0.2  # let sshd reap the session, whose CPU time then shows in its children's times
+  record up.sftp.cpu "$(calc "($cpu_s + ($(cpu_ticks "$sshd_pid") - $c0) / $clk_tck) * 1073741824 / $big")"
   record up.sftp "$(calc "$big / $t_s / 1e6")"
   record up.sftp.crss "$rss_kib"
   cmp -s "$work/data/big.bin" "$work/sshdest/up-$1.bin" || die "sftp upload differs"
@@ -230,7 +237,9 @@ case_upload() {
 down_sfts() {
   sync
   clear_peak "$sftsd_pid"
+  local c0; c0=$(cpu_ticks "$sftsd_pid")
   timed "sfts-down-$1" "${sfts_cmd[@]}" get big.bin -o "$work/dl" || die "sfts download failed"
+  record down.sfts.cpu "$(calc "($cpu_s + ($(cpu_ticks "$sftsd_pid") - $c0) / $clk_tck) * 1073741824 / $big")"
   record down.sfts "$(calc "$big / $t_s / 1e6")"
   record down.sfts.xfer "$(calc "$big / $(sfts_log_seconds "login as" "download 'big.bin'") / 1e6")"
   record down.sfts.crss "$rss_kib"
@@ -242,8 +251,11 @@ down_sftp() {
   sync
   printf 'get %s %s\n' "$work/sshsrc/big.bin" "$work/dl/big-sftp.bin" > "$work/b-down"
   start_sampler
+  local c0; c0=$(cpu_ticks "$sshd_pid")
   timed "sftp-down-$1" "${sftp_cmd[@]}" -b "$work/b-down" bench || die "sftp download failed"
   stop_sampler; record down.sftp.srss "$sampler_kib"
+  sleep 0.2  # let sshd reap the session, whose CPU time then shows in its children's times
+  record down.sftp.cpu "$(calc "($cpu_s + ($(cpu_ticks "$sshd_pid") - $c0) / $clk_tck) * 1073741824 / $big")"
   record down.sftp "$(calc "$big / $t_s / 1e6")"
   record down.sftp.crss "$rss_kib"
   if (($1 == 1)); then cmp -s "$work/data/big.bin" "$work/dl/big-sftp.bin" || die "sftp download differs"; fi
@@ -384,6 +396,8 @@ if want upload; then
     "sfts after login: $(f0 "$(m up.sfts.xfer)") MB/s"
   want ceiling && row up_ceiling "upload $big_label vs ceiling" MB/s "$(m up.sfts)" "$ceil256" 'ratio>=0.85' \
     "peer = ceiling, AES-256-GCM"
+  row cpu_up "CPU per GiB, upload, client + server" s "$(m up.sfts.cpu)" "$(m up.sftp.cpu)" - \
+    "robust to a shared machine; includes login$(want ceiling && echo "; ceiling: $(f1 "$ceil256_cpu") s")"
   row rss_client_up "peak RSS client, upload $big_label" MiB "$(mib "$(m up.sfts.crss)")" "$(mib "$(m up.sftp.crss)")" 'sfts<64' \
     "sftp: max of sftp and ssh"
   row rss_server_up "peak RSS server, upload $big_label" MiB "$(mib "$(m up.sfts.srss)")" "$(mib "$(m up.sftp.srss)")" 'sfts<64' \
@@ -394,6 +408,8 @@ if want download; then
     "sfts after login: $(f0 "$(m down.sfts.xfer)") MB/s"
   want ceiling && row down_ceiling "download $big_label vs ceiling" MB/s "$(m down.sfts)" "$ceil256" 'ratio>=0.85' \
     "peer = ceiling, AES-256-GCM"
+  row cpu_down "CPU per GiB, download, client + server" s "$(m down.sfts.cpu)" "$(m down.sftp.cpu)" - \
+    "robust to a shared machine; includes login$(want ceiling && echo "; ceiling: $(f1 "$ceil256_cpu") s")"
   row rss_client_down "peak RSS client, download $big_label" MiB "$(mib "$(m down.sfts.crss)")" "$(mib "$(m down.sftp.crss)")" 'sfts<64' \
     "sftp: max of sftp and ssh"
   row rss_server_down "peak RSS server, download $big_label" MiB "$(mib "$(m down.sfts.srss)")" "$(mib "$(m down.sftp.srss)")" 'sfts<64' \
@@ -418,7 +434,7 @@ elapsed=$(calc "($(now_ns) - $t_start) / 1e9")
 fmt() {  # number formatting by unit
   local v=$1 unit=$2
   [[ $v == - || $v == nan ]] && { echo "$v"; return; }
-  case $unit in MiB) f1 "$v" ;; *) f0 "$v" ;; esac
+  case $unit in MiB|s) f1 "$v" ;; *) f0 "$v" ;; esac
 }
 render() {
   echo "## sfts benchmark results$( ((smoke)) && echo ' (smoke run: small sizes, not comparable)')"
@@ -449,8 +465,10 @@ if [[ -z $out ]]; then
     out=$bin/bench-smoke.md
   else
     mkdir -p "$here/results"
-    out=$here/results/latest$( ((tmpfs)) && echo -tmpfs).md
-    dated=$here/results/$(date -u +%Y%m%d-%H%M)$( ((tmpfs)) && echo -tmpfs).md
+    suffix=
+    ((tmpfs)) && suffix=-tmpfs
+    out=$here/results/latest$suffix.md
+    dated=$here/results/$(date -u +%Y%m%d-%H%M)$suffix.md
     echo "$table" > "$dated"
   fi
 fi

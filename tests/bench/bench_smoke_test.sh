@@ -34,7 +34,7 @@ check "results written (Markdown and TSV)" test -s "$out/smoke.md" -a -s "$out/s
 number() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?$ ]] && awk -v v="$1" 'BEGIN { exit !(v > 0) }'; }
 
 # key, and whether the row has a peer number
-rows=(up:1 up_ceiling:1 rss_client_up:1 rss_server_up:1 down:1 down_ceiling:1 rss_client_down:1 rss_server_down:1
+rows=(up:1 up_ceiling:1 cpu_up:1 cpu_down:1 rss_client_up:1 rss_server_up:1 down:1 down_ceiling:1 rss_client_down:1 rss_server_down:1
       small:1 ls:1 ls4096:1 handshakes:0 load:1 idle:0)
 for r in "${rows[@]}"; do
   key=${r%%:*} has_peer=${r##*:}
