@@ -1,5 +1,6 @@
 // sfts: the batch client. Secrets (PIN, password, enrollment secret) come from a no-echo
 // prompt, a file or an environment variable: never from argv.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -259,6 +260,10 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Transfers allocate and free 1 MiB frame buffers all the time; above glibc's default
+    // thresholds each one is a fresh mmap/munmap with page faults (docs/benchmarks.md, finding 3).
+    mallopt(M_MMAP_THRESHOLD, 8 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     try {
         return run(parse(argc, argv));
     } catch (const UsageError& e) {

@@ -25,6 +25,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <malloc.h>
+
 #include <csignal>
 #include <ctime>
 #include <iostream>
@@ -368,6 +370,10 @@ private:
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Transfers allocate and free 1 MiB frame buffers all the time; above glibc's default
+    // thresholds each one is a fresh mmap/munmap with page faults (docs/benchmarks.md, finding 3).
+    mallopt(M_MMAP_THRESHOLD, 8 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     std::signal(SIGPIPE, SIG_IGN);  // a peer that vanishes must not kill the server
     std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit fails the upload (storage full), not the server
     // SIGHUP is taken synchronously by the housekeeping thread; blocked before any thread exists
