@@ -15,10 +15,6 @@ namespace sfts::client {
 
 namespace {
 
-std::span<const std::uint8_t> bytes_of(const Secret& s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.c_str()), s.size()};
-}
-
 }  // namespace
 
 Enrolled enroll_once(const ClientConfig& cfg, const Secret& pin, const EnrollRequest& req);
@@ -77,12 +73,12 @@ Enrolled enroll_once(const ClientConfig& cfg, const Secret& pin, const EnrollReq
 
     proto::EnrollCsr csr_msg;
     csr_msg.csr_der = csr_der;
-    csr_msg.client_proof = auth::hmac_sha256(bytes_of(req.secret), proto::enroll_client_transcript(start, challenge, csr_der));
+    csr_msg.client_proof = auth::hmac_sha256(req.secret.bytes(), proto::enroll_client_transcript(start, challenge, csr_der));
     ch->send(csr_msg, step_deadline(cfg));
     auto result = expect_reply<proto::EnrollResult>(ch->receive(step_deadline(cfg)));
 
     auto expected = auth::hmac_sha256(
-        bytes_of(req.secret), proto::enroll_server_transcript(start, challenge, csr_msg, result.ca_cert_der, result.cert_der, tls_fp));
+        req.secret.bytes(), proto::enroll_server_transcript(start, challenge, csr_msg, result.ca_cert_der, result.cert_der, tls_fp));
     if (!auth::equal_constant_time(expected, result.server_proof))
         fail(Errc::auth_failed, "the server could not prove it knows the enrollment secret: not storing its CA (possible interception)");
 

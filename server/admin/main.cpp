@@ -154,11 +154,6 @@ int token_cmd(const Args& a, const server::Config& cfg) {
     throw UsageError("token: expected 'init' or 'list'");
 }
 
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 // What an administrator changes is part of the audit trail too.
 void admin_audit(const server::Config& cfg, std::string_view event, std::vector<audit::Field> fields) {
     const char* who = std::getenv("SUDO_USER") ? std::getenv("SUDO_USER") : std::getenv("USER");
@@ -192,7 +187,7 @@ int database_cmd(const Args& a, const server::Config& cfg) {
             db::User u;
             u.name = p[2];
             u.role = opt(a, "--role", "registered");
-            u.created_ms = now_ms();
+            u.created_ms = server::system_now_ms();
             db->create_user(u);
             admin_audit(cfg, "user_add", {{"user", u.name}, {"role", u.role}});
             std::cout << "user '" << u.name << "' created with role '" << u.role
@@ -261,7 +256,7 @@ int database_cmd(const Args& a, const server::Config& cfg) {
             if (!Poco::Net::IPAddress::tryParse(text, ip)) fail(Errc::invalid_argument, "not an IP address: '" + text + "'");
             return server::AbuseGuard::source_key(ip);
         };
-        std::int64_t now = now_ms();
+        std::int64_t now = server::system_now_ms();
         if (sub == "list") {
             need(2);
             std::printf("%-28s %-8s %-22s %s\n", "SOURCE", "OFFENSES", "UNTIL", "REASON");
@@ -345,7 +340,7 @@ int database_cmd(const Args& a, const server::Config& cfg) {
             } catch (const std::exception&) {
             }
             if (hours < 1 || hours > 24 * 90 || std::to_string(hours) != hours_s) throw UsageError("--hours must be 1 to 2160");
-            std::int64_t now = now_ms();
+            std::int64_t now = server::system_now_ms();
             auto t = db->create_enrollment_token(p[2], now + std::int64_t{hours} * 3600 * 1000, now);
             admin_audit(cfg, "enrollment_token_create", {{"user", p[2]}, {"token_id", t.token.id}, {"hours", hours_s}});
             // The secret is shown once, here, for the administrator to hand over out of band.
@@ -356,7 +351,7 @@ int database_cmd(const Args& a, const server::Config& cfg) {
         }
         if (sub == "list") {
             need(2);
-            std::int64_t now = now_ms();
+            std::int64_t now = server::system_now_ms();
             for (const auto& t : db->list_enrollment_tokens())
                 std::cout << t.id << "  " << t.username << "  "
                           << (t.used_ms ? "used" : (t.expires_ms <= now ? "expired" : "open")) << "\n";

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -28,6 +30,10 @@ public:
     std::size_t size() const noexcept { return value_.size(); }
     const char* c_str() const noexcept { return value_.c_str(); }
     std::string_view view() const noexcept { return value_; }
+    // The secret's bytes, e.g. as an HMAC key.
+    std::span<const std::uint8_t> bytes() const noexcept {
+        return {reinterpret_cast<const std::uint8_t*>(value_.data()), value_.size()};
+    }
 
 private:
     std::string value_;

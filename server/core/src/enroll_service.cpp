@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "sfts/auth/hmac.hpp"
+#include "expect.hpp"
 #include "sfts/error.hpp"
 #include "sfts/net/channel.hpp"
 #include "sfts/pki/x509.hpp"
@@ -15,16 +16,6 @@
 namespace sfts::server {
 
 namespace {
-
-template <typename M>
-M expect(proto::Message m) {
-    if (auto* p = std::get_if<M>(&m)) return std::move(*p);
-    fail(Errc::protocol, "unexpected message");
-}
-
-std::span<const std::uint8_t> bytes_of(const Secret& s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.c_str()), s.size()};
-}
 
 // A user "has an account" once it exists in the database or holds a valid certificate: from
 // then on only a one-time token bound to that name may enroll it, so the site-wide secret can
@@ -94,7 +85,7 @@ void run(ServerContext& ctx, net::Channel& ch, const std::string& peer, const Po
 
     auto csr_msg = expect<proto::EnrollCsr>(ch.receive(deadline()));
     auto client_transcript = proto::enroll_client_transcript(start, challenge, csr_msg.csr_der);
-    auto expected = auth::hmac_sha256(bytes_of(secret), client_transcript);
+    auto expected = auth::hmac_sha256(secret.bytes(), client_transcript);
     if (!auth::equal_constant_time(expected, csr_msg.client_proof)) {
         log.warning("enrollment refused: bad proof (wrong secret) for " + who);
             ctx.abuse->failure(ip, "enrollment");
@@ -134,7 +125,7 @@ void run(ServerContext& ctx, net::Channel& ch, const std::string& peer, const Po
     std::copy(ctx.server_cert_sha256.begin(), ctx.server_cert_sha256.end(), tls_fp.begin());
     auto server_transcript =
         proto::enroll_server_transcript(start, challenge, csr_msg, result.ca_cert_der, result.cert_der, tls_fp);
-    result.server_proof = auth::hmac_sha256(bytes_of(secret), server_transcript);
+    result.server_proof = auth::hmac_sha256(secret.bytes(), server_transcript);
     ch.send(result, deadline());
     ctx.audit_event("enroll", {{"user", user}, {"serial", ossl::serial_hex(cert.get())}, {"source", peer},
                                {"method", by_token ? "one-time token" : "site secret"}, {"result", "ok"}});

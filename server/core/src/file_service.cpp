@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "sfts/auth/scram.hpp"
+#include "expect.hpp"
 #include "sfts/error.hpp"
 #include "sfts/net/channel.hpp"
 #include "sfts/pki/pss.hpp"
@@ -25,12 +26,6 @@ using std::chrono::milliseconds;
 struct CommandFailed : Error {
     using Error::Error;
 };
-
-template <typename M>
-M expect(proto::Message m) {
-    if (auto* p = std::get_if<M>(&m)) return std::move(*p);
-    fail(Errc::protocol, "unexpected message");
-}
 
 const proto::CommandHeader* header_of(const proto::Message& m) {
     return std::visit(
