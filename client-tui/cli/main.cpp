@@ -33,6 +33,11 @@ commands:
   rm NAME...             delete files on the server
   passwd [--new-password SRC]
                          change your password
+  renew                  renew your certificate before it expires: a new key in your token,
+                         a new certificate from the server; the old one is revoked at once
+  cert                   your certificate: subject, serial, validity, days left (no PIN needed)
+  cert install FILE      install a certificate your administrator re-signed for your key
+                         (sfts-admin cert renew)
   help                   the commands your role may use
   config                 print every configuration option with its default
 
@@ -46,6 +51,8 @@ options:
   --progress / --quiet   force or suppress the progress line
 
 SRC is prompt (no echo; the default), file:PATH (mode 0600) or env:NAME.
+Every command that talks to the server warns on stderr (and in the client log) when your
+certificate expires within cert.warn_days (default 30) days.
 Exit status: 0 success, 1 usage, otherwise the error kind (see docs).
 )";
 
@@ -160,6 +167,29 @@ std::string basename_of(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+std::string utc(std::time_t t) {
+    char buf[32];
+    struct tm tm {};
+    gmtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
+    return buf;
+}
+
+int show_certificate(const client::ClientConfig& cfg) {
+    auto st = client::certificate_status(cfg);
+    std::int64_t days = st.seconds_left / 86400;
+    std::cout << "subject     CN=" << st.subject << "\n"
+              << "issuer      CN=" << st.issuer << "\n"
+              << "serial      " << st.serial << "\n"
+              << "not before  " << utc(st.not_before) << "\n"
+              << "not after   " << utc(st.not_after) << "\n"
+              << "days left   " << (st.seconds_left < 0 ? std::string("0 (expired)") : std::to_string(days))
+              << (st.expiring && st.seconds_left >= 0 ? " (expiring soon: run 'sfts renew')" : "") << "\n"
+              << "sha256      " << st.sha256 << "\n"
+              << "file        " << cfg.cert_path() << "\n";
+    return 0;
+}
+
 int run(const Args& a) {
     if (a.flag.count("--help")) {
         std::cout << kUsage;
@@ -172,7 +202,13 @@ int run(const Args& a) {
         return 0;
     }
     auto cfg = config_for(a);
+    if (cmd == "cert" && a.pos.size() == 1) return show_certificate(cfg);
     auto pin = hsm::read_secret(cfg.pin, "PIN for token '" + cfg.token.to_string() + "': ");
+    if (cmd == "cert") {
+        if (a.pos.size() != 3 || a.pos[1] != "install") throw UsageError("cert: expected nothing or 'install FILE'");
+        std::cout << client::install_certificate(cfg, pin, a.pos[2]).summary;
+        return 0;
+    }
 
     if (cmd == "enroll") {
         if (cfg.user.empty()) throw UsageError("enroll needs --user NAME (or user.name in the configuration)");
@@ -194,7 +230,14 @@ int run(const Args& a) {
         std::cerr << "This account has no password yet: choose one (at least 8 characters).\n";
         return new_password_from(a);
     };
+    if (cmd != "renew")
+        if (auto warning = client::expiry_warning(cfg)) std::cerr << "sfts: warning: " << *warning << "\n";
     auto session = client::Session::connect(cfg, pin, password, first_password);
+    if (cmd == "renew") {
+        if (a.pos.size() != 1) throw UsageError("renew takes no arguments");
+        std::cout << session->renew(pin).summary;
+        return 0;  // the renewal ended the session
+    }
     bool progress = a.flag.count("--progress") || (!a.flag.count("--quiet") && isatty(STDERR_FILENO));
     bool overwrite = a.flag.count("--overwrite") > 0;
     int rc = 0;

@@ -61,6 +61,8 @@ const std::vector<Option>& options() {
          [](ClientConfig& c, const std::string&, const std::string& v) { c.user = v; }},
         {"user.password", "prompt", "where the password comes from: prompt, file:PATH (0600) or env:NAME",
          [](ClientConfig& c, const std::string& k, const std::string& v) { c.password = source(k, v); }},
+        {"cert.warn_days", "30", "warn on every command when your certificate expires within this many days (0: never)",
+         [](ClientConfig& c, const std::string& k, const std::string& v) { c.warn_days = ini::parse_int(k, v, 0, 3650); }},
         {"paths.dir", "", "where ca.crt and client.crt are kept (default ~/.config/sfts)",
          [](ClientConfig& c, const std::string&, const std::string& v) { c.dir = v.empty() ? home() + "/.config/sfts" : v; }},
         {"paths.log", "", "the client's log file (default DIR/sfts.log; none turns it off)",

@@ -11,6 +11,7 @@
 
 #include "connect.hpp"
 #include "log.hpp"
+#include "renew.hpp"
 #include "sfts/auth/hmac.hpp"
 #include "sfts/auth/scram.hpp"
 #include "sfts/files.hpp"
@@ -114,6 +115,7 @@ std::unique_ptr<Session> Session::connect(const ClientConfig& cfg, const Secret&
     std::string where = cfg.host + ":" + std::to_string(cfg.file_port);
     if (!file_exists(cfg.cert_path()) || !file_exists(cfg.ca_path()))
         fail(Errc::not_found, "not enrolled: no " + cfg.cert_path() + " or " + cfg.ca_path() + " (run 'sfts enroll')");
+    finish_interrupted_renewal(cfg, pin);  // before the certificate is read: it may change the token
     impl->cert = ossl::x509_from_pem(read_file(cfg.cert_path()));
     auto ca = ossl::x509_from_pem(read_file(cfg.ca_path()));
     impl->user = ossl::common_name(X509_get_subject_name(impl->cert.get()));
@@ -352,5 +354,16 @@ TransferResult Session::download_once(const std::string& remote_name, const std:
     if (dfd.get() >= 0) ::fsync(dfd.get());
     return {remote_name, h.size, digest};
 }
+
+proto::CommandHeader Session::next_header() { return impl_->header(); }
+
+proto::Message Session::exchange(const proto::Message& request) {
+    impl_->ch->send(request, impl_->deadline());
+    return impl_->receive();
+}
+
+const ClientConfig& Session::config() const { return impl_->cfg; }
+
+X509* Session::certificate() const { return impl_->cert.get(); }
 
 }  // namespace sfts::client

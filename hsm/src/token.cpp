@@ -412,4 +412,16 @@ void Session::destroy_objects(const std::string& label) {
         check_rv(token_->module().fn()->C_DestroyObject(h_, o), "C_DestroyObject", context(label));
 }
 
+std::size_t Session::relabel(const std::string& from, const std::string& to) {
+    if (to.empty() || to.size() > 64) fail(Errc::invalid_argument, "label must be 1 to 64 bytes");
+    if (!find({{CKA_LABEL, const_cast<char*>(to.data()), to.size()}}, 1).empty())
+        fail(Errc::already_exists, context(to) + ": objects with this label already exist");
+    auto found = find({{CKA_LABEL, const_cast<char*>(from.data()), from.size()}}, 16);
+    for (CK_OBJECT_HANDLE o : found) {
+        CK_ATTRIBUTE a{CKA_LABEL, const_cast<char*>(to.data()), to.size()};
+        check_rv(token_->module().fn()->C_SetAttributeValue(h_, o, &a, 1), "C_SetAttributeValue(CKA_LABEL)", context(from));
+    }
+    return found.size();
+}
+
 }  // namespace sfts::hsm

@@ -133,6 +133,30 @@ ossl::X509Ptr Authority::issue_client(const ValidatedCsr& csr) {
     return cert;
 }
 
+ossl::X509Ptr Authority::renew_client(const ValidatedCsr& csr, const std::string& old_serial, int days) {
+    auto old = registry_.find(old_serial);
+    if (!old) fail(Errc::not_found, "no certificate with serial " + old_serial + " was issued here");
+    if (old->kind != "client" || old->subject != csr.username)
+        fail(Errc::permission_denied, "certificate " + old_serial + " is not a client certificate of '" + csr.username + "'");
+    if (old->revoked_at) fail(Errc::permission_denied, "certificate " + old_serial + " is revoked (already renewed?)");
+    ClientCertOptions opts = cfg_.client;
+    if (days > 0) opts.days = days;
+    auto cert = issue_client_certificate(ca_cert_.get(), ca_key_.get(), csr, opts);
+    registry_.record_issued(cert.get(), "client");
+    std::string fresh = ossl::serial_hex(cert.get());
+    try {
+        registry_.revoke(old_serial, 4 /* superseded, RFC 5280 5.3.1 */, std::time(nullptr));
+        publish_crl();
+    } catch (...) {
+        try {
+            registry_.revoke(fresh, 4, std::time(nullptr));
+        } catch (...) {  // the original error is what the caller must see
+        }
+        throw;
+    }
+    return cert;
+}
+
 void Authority::revoke(const std::string& serial_hex, int reason) {
     registry_.revoke(serial_hex, reason, std::time(nullptr));
     publish_crl();

@@ -1,5 +1,6 @@
 #include "sfts/pki/registry.hpp"
 
+#include <Poco/Data/LOB.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Transaction.h>
@@ -47,6 +48,11 @@ Registry::Registry(const std::string& path) {
         *db_ << "CREATE TABLE IF NOT EXISTS crl_state (id INTEGER PRIMARY KEY CHECK (id = 1), number INTEGER NOT NULL)",
             now;
         *db_ << "INSERT OR IGNORE INTO crl_state (id, number) VALUES (1, 0)", now;
+        // Added later: the certificate itself, so that an operator can re-sign its key
+        // (sfts-admin cert renew). Rows from before have none.
+        int has_der = 0;
+        *db_ << "SELECT COUNT(*) FROM pragma_table_info('certificates') WHERE name = 'der'", into(has_der), now;
+        if (has_der == 0) *db_ << "ALTER TABLE certificates ADD COLUMN der BLOB", now;
         return 0;
     });
 }
@@ -59,9 +65,11 @@ void Registry::record_issued(const X509* cert, const std::string& kind) {
     Poco::Int64 nb = to_time_t(X509_get0_notBefore(cert));
     Poco::Int64 na = to_time_t(X509_get0_notAfter(cert));
     std::string k = kind;
+    auto der_v = ossl::to_der(cert);
+    Poco::Data::BLOB der(der_v.data(), der_v.size());
     db_call("record", [&] {
-        *db_ << "INSERT INTO certificates (serial, subject, kind, not_before, not_after) VALUES (?, ?, ?, ?, ?)",
-            use(serial), use(subject), use(k), use(nb), use(na), now;
+        *db_ << "INSERT INTO certificates (serial, subject, kind, not_before, not_after, der) VALUES (?, ?, ?, ?, ?, ?)",
+            use(serial), use(subject), use(k), use(nb), use(na), use(der), now;
         return 0;
     });
 }
@@ -110,6 +118,17 @@ std::optional<IssuedCert> Registry::find(const std::string& serial_hex) {
 }
 
 std::vector<IssuedCert> Registry::list() { return select(nullptr); }
+
+ossl::X509Ptr Registry::certificate(const std::string& serial_hex) {
+    return db_call("certificate", [&]() -> ossl::X509Ptr {
+        std::string s = serial_hex;
+        Poco::Data::BLOB der;  // NULL reads back as empty
+        Poco::Data::Statement st(*db_);
+        st << "SELECT der FROM certificates WHERE serial = ?", use(s), into(der), now;
+        if (st.rowsExtracted() == 0 || der.size() == 0) return nullptr;
+        return ossl::x509_from_der(der.rawContent(), der.size());
+    });
+}
 
 std::vector<RevokedEntry> Registry::revoked() {
     std::vector<RevokedEntry> out;

@@ -53,6 +53,8 @@ constexpr std::array table{
     row<HelpRequest>("help_request", client),
     row<HelpReply>("help_reply", server),
     row<ExitRequest>("exit_request", client),
+    row<RenewRequest>("renew_request", client),
+    row<RenewResult>("renew_result", server),
 };
 
 // Every variant alternative has exactly one row, and no type byte is used twice.

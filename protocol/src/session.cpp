@@ -78,6 +78,9 @@ constexpr std::array transitions{
     Transition{F, authenticated, T::help_request, help_pending},
     Transition{F, help_pending, T::help_reply, authenticated},
     Transition{F, help_pending, T::error_reply, authenticated},
+    Transition{F, authenticated, T::renew_request, renew_pending},
+    Transition{F, renew_pending, T::renew_result, authenticated},
+    Transition{F, renew_pending, T::error_reply, authenticated},
     Transition{F, authenticated, T::exit_request, exit_pending},
     Transition{F, exit_pending, T::ok_reply, closed},
 };
@@ -88,7 +91,7 @@ constexpr std::array state_names{
     "expect_scram_client_final", "scram_server_final_pending", "initial_password_pending",
     "authenticated", "reply_pending", "list_pending", "help_pending", "upload_begin_pending",
     "in_upload", "upload_end_pending", "download_pending", "in_download", "download_aborting",
-    "abort_pending", "exit_pending", "closed",
+    "abort_pending", "renew_pending", "exit_pending", "closed",
 };
 static_assert(state_names.size() == static_cast<std::size_t>(closed) + 1);
 

@@ -31,11 +31,20 @@ constexpr const char* kUsage = R"(usage: sfts-admin [--config FILE] COMMAND [ARG
   token list [--module PATH] list the tokens a PKCS#11 module offers
   init [--force]             create the server PKI (CA + TLS keys inside the configured token,
                              certificates, CRL, registry in the state directory)
-  cert list                  every certificate issued, with its state
+  cert list [--within DAYS]  every certificate issued: expiry, days left and state; valid client
+                             certificates expiring within DAYS (default 30) say "expiring soon"
   cert issue --csr FILE --out FILE
                              validate a PEM CSR and issue a client certificate for its CN
   cert revoke SERIAL [--reason N]
                              revoke a certificate and publish a new CRL
+  cert renew SERIAL|--user NAME [--days N] [--out FILE] [--cert FILE]
+                             re-sign the public key of a client certificate with a new serial
+                             and a fresh validity (pki.client_days, or N days), revoke the old
+                             serial (superseded) and publish a new CRL; the new certificate goes
+                             to FILE or stdout, for the user to install with 'sfts cert install'.
+                             The user's key never leaves their token, so this cannot make a new
+                             key: users renew with a new key themselves with 'sfts renew'.
+                             --cert supplies the old certificate if the registry has no copy
   crl publish                sign and write a fresh CRL
   user list                  users, roles and state
   user add NAME [--role ROLE]
@@ -75,8 +84,9 @@ struct Args {
 
 const std::map<std::string, bool> kTakesValue = {
     {"--config", true}, {"--label", true}, {"--module", true}, {"--so-pin", true}, {"--pin", true},
-    {"--csr", true},    {"--out", true},   {"--reason", true}, {"--force", false}, {"--help", false},
-    {"--role", true},   {"--hours", true}, {"--file", true},
+    {"--csr", true},    {"--out", true},    {"--cert", true},   {"--reason", true}, {"--force", false}, {"--help", false},
+    {"--role", true},   {"--hours", true}, {"--file", true}, {"--user", true}, {"--days", true},
+    {"--within", true},
 };
 
 struct UsageError : std::runtime_error {
@@ -368,6 +378,78 @@ int database_cmd(const Args& a, const server::Config& cfg) {
     throw UsageError(p[0] + ": unknown subcommand '" + sub + "'");
 }
 
+int int_opt(const Args& a, const std::string& name, int def, int lo, int hi) {
+    auto it = a.opts.find(name);
+    if (it == a.opts.end()) return def;
+    int v = 0;
+    try {
+        v = std::stoi(it->second);
+    } catch (const std::exception&) {
+        v = lo - 1;
+    }
+    if (v < lo || v > hi || std::to_string(v) != it->second)
+        throw UsageError(name + " must be " + std::to_string(lo) + " to " + std::to_string(hi));
+    return v;
+}
+
+// The operator cannot make a new key for a user (it lives in their token), so renewal here
+// re-signs the key of the current certificate: new serial, fresh validity, old serial revoked.
+int cert_renew(const Args& a, const server::Config& cfg) {
+    const auto& p = a.positional;
+    bool by_user = a.opts.count("--user") > 0;
+    if (p.size() != (by_user ? 2u : 3u)) throw UsageError("cert renew: give a SERIAL or --user NAME (not both)");
+    int days = int_opt(a, "--days", 0, 1, 3650);
+    std::string out = opt(a, "--out");
+    if (!out.empty() && file_exists(out)) fail(Errc::already_exists, out + " exists; refusing to overwrite");
+    auto pin = token_pin(cfg);
+    pki::Authority ca(cfg.pki, pin);
+    std::string serial;
+    if (by_user) {
+        // The user's newest certificate that is not revoked (an expired one may be renewed too).
+        std::string user = a.opts.at("--user");
+        for (const auto& c : ca.registry().list())
+            if (c.kind == "client" && c.subject == user && !c.revoked_at) serial = c.serial_hex;
+        if (serial.empty()) fail(Errc::not_found, "user '" + user + "' has no unrevoked client certificate");
+    } else {
+        serial = p[2];
+    }
+    auto rec = ca.registry().find(serial);
+    if (!rec) fail(Errc::not_found, "no certificate with serial " + serial + " was issued here");
+    if (rec->kind != "client") fail(Errc::invalid_argument, "certificate " + serial + " is a " + rec->kind + " certificate, not a client's");
+    if (rec->revoked_at) fail(Errc::already_exists, "certificate " + serial + " is revoked; enroll the user again instead");
+    ossl::X509Ptr old;
+    if (a.opts.count("--cert")) {
+        old = ossl::x509_from_pem(read_file(a.opts.at("--cert"), 64 * 1024));
+        if (ossl::serial_hex(old.get()) != serial) fail(Errc::invalid_argument, a.opts.at("--cert") + " is not certificate " + serial);
+        if (X509_verify(old.get(), X509_get0_pubkey(ca.ca_cert())) != 1) {
+            ossl::drain_errors();
+            fail(Errc::integrity, a.opts.at("--cert") + " was not signed by this CA");
+        }
+    } else {
+        old = ca.registry().certificate(serial);
+        if (!old)
+            fail(Errc::not_found, "the registry keeps no copy of certificate " + serial +
+                                      " (issued before it kept them): pass --cert FILE with the user's client.crt");
+    }
+    pki::ValidatedCsr key{rec->subject, ossl::EvpPkeyPtr(X509_get_pubkey(old.get()))};
+    if (!key.public_key) ossl::fail_ossl(Errc::integrity, "certificate " + serial + " has no readable key");
+    auto cert = ca.renew_client(key, serial, days);
+    std::string fresh = ossl::serial_hex(cert.get());
+    admin_audit(cfg, "certificate_renew", {{"user", rec->subject}, {"serial", serial}, {"new_serial", fresh}});
+    std::string note = "renewed '" + rec->subject + "': certificate " + fresh + " valid until " +
+                       date(static_cast<std::time_t>(ca.registry().find(fresh)->not_after)) + ", same key; " + serial +
+                       " revoked (superseded), CRL written to " + cfg.pki.crl_path() +
+                       "\nthe user installs it with: sfts cert install FILE\n";
+    if (out.empty()) {
+        std::cerr << note;
+        std::cout << ossl::to_pem(cert.get());
+    } else {
+        write_file_atomic(out, ossl::to_pem(cert.get()), 0644);
+        std::cout << note << "written to " << out << "\n";
+    }
+    return 0;
+}
+
 int run(const Args& a) {
     const auto& p = a.positional;
     if (a.flags.count("--help") || p.empty()) {
@@ -387,15 +469,23 @@ int run(const Args& a) {
         return 0;
     }
     if (p[0] == "cert" && p.size() == 2 && p[1] == "list") {
+        int within = int_opt(a, "--within", 30, 0, 3650);
         pki::Registry reg(cfg.pki.registry_path());
-        std::cout << "SERIAL                            KIND    SUBJECT              NOT AFTER             STATE\n";
+        std::time_t now = std::time(nullptr);
+        std::cout << "SERIAL                            KIND    SUBJECT              NOT AFTER             DAYS  STATE\n";
         for (const auto& c : reg.list()) {
-            std::printf("%-33s %-7s %-20s %-21s %s\n", c.serial_hex.c_str(), c.kind.c_str(), c.subject.c_str(),
-                        date(c.not_after).c_str(),
-                        c.revoked_at ? ("revoked " + date(*c.revoked_at)).c_str() : "valid");
+            long long left = (static_cast<long long>(c.not_after) - static_cast<long long>(now)) / 86400;
+            std::string state = c.revoked_at                 ? "revoked " + date(*c.revoked_at)
+                                : c.not_after <= now         ? "expired"
+                                : c.kind == "client" && left < within ? "valid, expiring soon"
+                                                                      : "valid";
+            std::string days = c.not_after <= now ? "-" : std::to_string(left);
+            std::printf("%-33s %-7s %-20s %-21s %5s  %s\n", c.serial_hex.c_str(), c.kind.c_str(), c.subject.c_str(),
+                        date(c.not_after).c_str(), days.c_str(), state.c_str());
         }
         return 0;
     }
+    if (p[0] == "cert" && p.size() >= 2 && p[1] == "renew") return cert_renew(a, cfg);
     if (p[0] == "cert" && p.size() == 2 && p[1] == "issue") {
         std::string csr_path = required(a, "--csr"), out = required(a, "--out");
         if (file_exists(out)) fail(Errc::already_exists, out + " exists; refusing to overwrite");

@@ -37,7 +37,7 @@ expect_exit "wrong password refused" 6 "authentication failed" as alice --passwo
 head -c 1000 /dev/urandom > "$work/small.bin"
 expect_exit "registered may not upload" 5 "may not upload" as alice put "$work/small.bin"
 check "registered may list" as alice ls
-check "help lists the role's commands" bash -c "$(declare -f as); work=$work sfts_bin=$sfts_bin; as alice help | grep -qx 'commands your role allows on the server: ls update help exit'"
+check "help lists the role's commands" bash -c "$(declare -f as); work=$work sfts_bin=$sfts_bin; as alice help | grep -qx 'commands your role allows on the server: ls update renew help exit'"
 check "admin grants role user" admin user role alice user
 
 # --- transfers
@@ -90,7 +90,7 @@ check "bob sets his password and uploads" as bob put --new-password "file:$work/
 check "admin demotes bob to unregistered" admin user role bob unregistered
 expect_exit "unregistered may not list" 5 "may not ls" as bob ls
 expect_exit "unregistered may not download" 5 "may not download" as bob get bob.bin -o "$work/dl"
-check "help for unregistered" bash -c "$(declare -f as); work=$work sfts_bin=$sfts_bin; as bob help | grep -qx 'commands your role allows on the server: update help exit'"
+check "help for unregistered" bash -c "$(declare -f as); work=$work sfts_bin=$sfts_bin; as bob help | grep -qx 'commands your role allows on the server: update renew help exit'"
 check "admin restores bob" admin user role bob user
 old_serial=$(openssl x509 -noout -serial -in "$work/alice/state/client.crt" | cut -d= -f2)
 admin enrollment create alice > "$work/alice-token" 2>&1

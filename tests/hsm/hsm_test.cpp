@@ -121,6 +121,31 @@ BOOST_AUTO_TEST_CASE(engine_key_signs_rsa_pss_in_token) {
     BOOST_TEST(!pki::pss_verify(pub.get(), msg, sig));
 }
 
+// Certificate renewal (sfts renew) makes a second key while the first is loaded, signs with it,
+// then moves the first one's label over to it.
+BOOST_AUTO_TEST_CASE(key_made_after_engine_load_is_usable_and_relabelled) {
+    test::TestToken t;
+    auto& provider = hsm::KeyProvider::for_module(test::module_path());
+    auto s = t.token->open(true, &t.pin);
+    s.generate_rsa("current");
+    auto first = provider.private_key(t.uri.with_object("current"), t.pin);
+    auto fresh = s.generate_rsa("current.renew");
+    auto second = provider.private_key(t.uri.with_object("current.renew", fresh.id), t.pin);
+    auto fresh_pub = s.public_key(fresh);
+    auto msg = bytes("renewal");
+    BOOST_TEST(pki::pss_verify(fresh_pub.get(), msg, pki::pss_sign(second.get(), msg)));
+    BOOST_TEST(EVP_PKEY_eq(fresh_pub.get(), first.get()) != 1);
+
+    BOOST_TEST((sfts::test::kind_of([&] { s.relabel("current.renew", "current"); }) == Errc::already_exists));
+    s.destroy_objects("current");
+    BOOST_TEST(s.relabel("current.renew", "current") == 2u);  // private and public half
+    auto moved = s.find_key("current");
+    BOOST_REQUIRE(moved.has_value());
+    BOOST_TEST(moved->id == fresh.id);
+    BOOST_TEST(!s.find_key("current.renew").has_value());
+    BOOST_TEST(EVP_PKEY_eq(s.public_key(*moved).get(), fresh_pub.get()) == 1);
+}
+
 BOOST_AUTO_TEST_CASE(software_keys_still_work_after_engine_load) {
     // DEVELOPERS.md: a globally configured engine broke software-key signing in the same
     // process. Ours is loaded in code and never made a default.

@@ -84,7 +84,9 @@ std::vector<Message> one_of_each() {
         UpdatePassword{sample_header(11), filled<32>(0xBB), Secret("n3w pässword")},
         HelpRequest{sample_header(12)},
         HelpReply{12, {"upload", "download", "list", "delete", "update", "help", "exit"}},
-        ExitRequest{sample_header(13)});
+        ExitRequest{sample_header(13)},
+        RenewRequest{sample_header(14), Bytes{0x30, 0x82, 0x01, 0x0B}},
+        RenewResult{14, Bytes{0x30, 0x03}});
 }
 
 Conversation enroll_conversation() {

@@ -129,4 +129,13 @@ BOOST_AUTO_TEST_CASE(upload_begin_frame) {
                "00000032" "30" + body);
 }
 
+BOOST_AUTO_TEST_CASE(renew_frames) {
+    // command header, then the CSR as bytes+<16384>
+    const std::string request = "0000000000000007" + ts_hex + rep("22", 16) + "00000002" "3000";
+    BOOST_TEST(to_hex(encode_message(RenewRequest{header7(), Bytes{0x30, 0x00}})) == "00000026" "68" + request);
+    // request id 7, then the certificate as bytes+<16384>
+    BOOST_TEST(to_hex(encode_message(RenewResult{7, Bytes{0x30, 0x01, 0x02}})) ==
+               "0000000f" "69" "0000000000000007" "00000003" "300102");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

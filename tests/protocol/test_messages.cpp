@@ -100,6 +100,22 @@ BOOST_AUTO_TEST_CASE(empty_chunks_rejected) {
     SFTS_CHECK_ERRC(UploadChunk{}.encode(), Errc::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(renewal_needs_a_csr_and_a_certificate_within_limits) {
+    SFTS_CHECK_ERRC((RenewRequest{sample_header(1), {}}.encode()), Errc::invalid_argument);
+    SFTS_CHECK_ERRC((RenewResult{1, {}}.encode()), Errc::invalid_argument);
+    SFTS_CHECK_ERRC((RenewRequest{sample_header(1), Bytes(max_cert_bytes + 1, 0x30)}.encode()),
+                    Errc::limit_exceeded);
+    // Over the limit on the wire: refused before anything is allocated.
+    Bytes body = RenewRequest{sample_header(1), Bytes{0x30}}.encode();
+    body.resize(32);
+    for (std::uint8_t b : {0x00, 0x00, 0x40, 0x01}) body.push_back(b);  // 16385
+    SFTS_CHECK_ERRC(decode_message(Frame{MsgType::renew_request, body}), Errc::limit_exceeded);
+    Bytes empty = RenewResult{1, Bytes{0x30}}.encode();
+    empty.resize(8 + 4);
+    empty[11] = 0;  // a zero length: bytes+ needs one byte at least
+    SFTS_CHECK_ERRC(decode_message(Frame{MsgType::renew_result, empty}), Errc::protocol);
+}
+
 BOOST_AUTO_TEST_CASE(chunk_limit) {
     SFTS_CHECK_ERRC(decode_message(Frame{MsgType::download_chunk, Bytes(max_chunk + 1, 1)}),
                     Errc::limit_exceeded);

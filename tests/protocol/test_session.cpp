@@ -172,6 +172,31 @@ BOOST_AUTO_TEST_CASE(download_abort_crossing_the_end) {
     BOOST_TEST((server.state() == State::authenticated));
 }
 
+BOOST_AUTO_TEST_CASE(renewal_is_one_command) {
+    for (Side side : {Side::client, Side::server}) {
+        Session s = logged_in(side);
+        play(s, {T::renew_request});
+        BOOST_TEST((s.state() == State::renew_pending));
+        play(s, {T::renew_result});
+        BOOST_TEST((s.state() == State::authenticated));
+        play(s, {T::renew_request, T::error_reply});  // refused: the session goes on
+        BOOST_TEST((s.state() == State::authenticated));
+    }
+    // Only after login, only from the client, and one at a time.
+    Session before(Side::server, Service::file);
+    play(before, {T::hello, T::server_hello});
+    SFTS_CHECK_ERRC(before.on_receive(T::renew_request), Errc::protocol);
+    Session wrong_side = logged_in(Side::client);
+    SFTS_CHECK_ERRC(wrong_side.on_receive(T::renew_request), Errc::protocol);
+    Session pipelined = logged_in(Side::server);
+    pipelined.on_receive(T::renew_request);
+    SFTS_CHECK_ERRC(pipelined.on_receive(T::list_request), Errc::protocol);
+    // Not on the enrollment service.
+    Session enroll(Side::server, Service::enroll);
+    play(enroll, {T::hello, T::server_hello});
+    SFTS_CHECK_ERRC(enroll.on_receive(T::renew_request), Errc::protocol);
+}
+
 BOOST_AUTO_TEST_CASE(exit_closes) {
     Session client = logged_in(Side::client);
     play(client, {T::exit_request, T::ok_reply});

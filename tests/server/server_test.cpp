@@ -24,10 +24,10 @@ const std::map<std::string, std::set<Permission>> kRoles = {
 };
 
 const std::map<std::string, std::set<std::string>> kExpected = {
-    {"admin", {"ls", "upload", "download", "delete", "update", "help", "exit"}},
-    {"user", {"ls", "upload", "download", "update", "help", "exit"}},
-    {"registered", {"ls", "update", "help", "exit"}},
-    {"unregistered", {"update", "help", "exit"}},
+    {"admin", {"ls", "upload", "download", "delete", "update", "renew", "help", "exit"}},
+    {"user", {"ls", "upload", "download", "update", "renew", "help", "exit"}},
+    {"registered", {"ls", "update", "renew", "help", "exit"}},
+    {"unregistered", {"update", "renew", "help", "exit"}},
 };
 
 }  // namespace

@@ -12,6 +12,8 @@ const std::vector<CommandSpec>& command_table() {
         {MsgType::download_request, "download", Permission::download, false},
         {MsgType::delete_request, "delete", Permission::remove, false},
         {MsgType::update_password, "update", Permission::update, true},
+        // Every account that can log in renews its own certificate (the CSR must name it).
+        {MsgType::renew_request, "renew", std::nullopt, false},
         {MsgType::help_request, "help", std::nullopt, true},
         {MsgType::exit_request, "exit", std::nullopt, true},
     };

@@ -8,6 +8,7 @@
 
 #include "sfts/auth/scram.hpp"
 #include "expect.hpp"
+#include "renew.hpp"
 #include "sfts/error.hpp"
 #include "sfts/net/channel.hpp"
 #include "sfts/pki/pss.hpp"
@@ -242,6 +243,10 @@ private:
         if (auto* p = std::get_if<proto::DownloadRequest>(&m)) return on_download(*p), true;
         if (auto* p = std::get_if<proto::DeleteRequest>(&m)) return on_delete(*p), true;
         if (auto* p = std::get_if<proto::UpdatePassword>(&m)) return on_update(*p), true;
+        if (auto* p = std::get_if<proto::RenewRequest>(&m)) {
+            ch_.send(renew_certificate(ctx_, {user_, serial_, client_key_.get(), who_}, *p, audit_), frame_deadline());
+            return true;
+        }
         if (std::holds_alternative<proto::HelpRequest>(m)) {
             ch_.send(proto::HelpReply{id, allowed_commands(caller_)}, frame_deadline());
             return true;

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "sfts/hsm/uri.hpp"
 #include "sfts/ossl.hpp"
 #include "sfts/protocol/messages_commands.hpp"
+#include "sfts/protocol/message.hpp"
 #include "sfts/protocol/messages_enroll.hpp"
 #include "sfts/protocol/messages_transfer.hpp"
 #include "sfts/secret.hpp"
@@ -34,6 +36,7 @@ struct ClientConfig {
     std::string log_file;                  // the client's log (default DIR/sfts.log; "none": off)
     int timeout_ms = 30000;
     std::string source_address;            // local address to connect from (multi-homed hosts); empty: any
+    int warn_days = 30;                    // warn when the certificate expires within this many days (0: never)
 
     std::string ca_path() const { return dir + "/ca.crt"; }
     std::string cert_path() const { return dir + "/client.crt"; }
@@ -59,6 +62,33 @@ struct Enrolled {
 // Makes (or reuses) the key pair inside the token, sends a CSR signed by it, authenticates with
 // the HMAC challenge-response and authenticates the server's answer before storing anything.
 Enrolled enroll(const ClientConfig& cfg, const Secret& pin, const EnrollRequest& req);
+
+// The certificate in DIR/client.crt, read without the token (sfts cert).
+struct CertificateStatus {
+    std::string subject;  // CN: the user name
+    std::string issuer;   // CN of the CA
+    std::string serial;   // upper-case hex
+    std::time_t not_before = 0, not_after = 0;
+    std::int64_t seconds_left = 0;  // negative once expired
+    std::string sha256;             // fingerprint, hex
+    bool expiring = false;          // within cfg.warn_days (or expired)
+};
+CertificateStatus certificate_status(const ClientConfig& cfg);  // not_found when not enrolled
+
+// "certificate SERIAL expires ... (N days): run 'sfts renew'" when it is expiring, also written to
+// the client log as a warning; nullopt otherwise or when there is no certificate.
+std::optional<std::string> expiry_warning(const ClientConfig& cfg);
+
+struct Renewed {
+    ossl::X509Ptr cert;
+    std::string old_serial;
+    std::string summary;
+};
+
+// Installs a certificate the operator re-signed for the key already in the token
+// (sfts-admin cert renew): it must chain to our CA, name our user and hold the token key's
+// public half. Stored where enrollment stores it (DIR/client.crt and the token).
+Renewed install_certificate(const ClientConfig& cfg, const Secret& pin, const std::string& pem_path);
 
 using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 using SecretPrompt = std::function<Secret()>;
@@ -99,6 +129,12 @@ public:
                             const Progress& progress = {}, const CancelFlag* cancel = nullptr);
     void remove(const std::string& remote_name);
     void change_password(const Secret& new_password);
+    // Renews the certificate before it expires: a new key pair made inside the token, a CSR
+    // signed by it, the new certificate checked and stored where enrollment stores it, and only
+    // then the old key and certificate removed from the token. If the server refuses, the old key
+    // and certificate stay as they were. The server revokes the old certificate, so this ends
+    // the session (connected() is false afterwards).
+    Renewed renew(const Secret& pin);
     void close();  // exit
     bool connected() const;  // false after close() or a cancelled download
 
@@ -112,6 +148,12 @@ private:
     TransferResult download_once(const std::string& remote_name, const std::string& dest_path, bool overwrite,
                                  const Progress& progress, const CancelFlag* cancel);
     void change_password_once(const Secret& new_password);
+    Renewed renew_once(const Secret& pin);
+    // For renew.cpp, which does not see Impl.
+    proto::CommandHeader next_header();
+    proto::Message exchange(const proto::Message& request);
+    const ClientConfig& config() const;
+    X509* certificate() const;
     std::unique_ptr<Impl> impl_;
 };
 

@@ -132,6 +132,10 @@ public:
     // half-made set-up.
     void destroy_objects(const std::string& label);
 
+    // Gives every object labelled from (key pair, certificate) the label to; returns how many.
+    // Refuses (already_exists) while an object labelled to exists. Ids stay as they are.
+    std::size_t relabel(const std::string& from, const std::string& to);
+
 private:
     std::vector<CK_OBJECT_HANDLE> find(std::vector<CK_ATTRIBUTE> tmpl, std::size_t max = 16);
     std::string context(const std::string& object = {}) const;

@@ -52,6 +52,13 @@ public:
     // Validates the CSR and issues a client certificate, recorded in the registry.
     ossl::X509Ptr issue_client(const ValidatedCsr& csr);
 
+    // Renewal: issues a certificate for the validated key (days: the configured client lifetime
+    // when 0), then revokes old_serial as superseded and publishes a fresh CRL, in that order. The
+    // old serial must be a valid (unrevoked) client certificate of the same user, else nothing is
+    // issued (permission_denied, or not_found for an unknown serial). If revoking fails, the new
+    // certificate is revoked again: never two valid certificates out of one renewal.
+    ossl::X509Ptr renew_client(const ValidatedCsr& csr, const std::string& old_serial, int days = 0);
+
     // Revokes a serial in the registry and publishes a fresh CRL.
     void revoke(const std::string& serial_hex, int reason = 0);
 

@@ -40,6 +40,9 @@ public:
     void revoke(const std::string& serial_hex, int reason, std::time_t when);
     std::optional<IssuedCert> find(const std::string& serial_hex);
     std::vector<IssuedCert> list();
+    // The certificate as issued; nullptr for an unknown serial or one recorded before the
+    // registry kept certificates.
+    ossl::X509Ptr certificate(const std::string& serial_hex);
     std::vector<RevokedEntry> revoked();
     // Monotonic CRL number (RFC 5280 5.2.3), persisted.
     std::uint64_t next_crl_number();

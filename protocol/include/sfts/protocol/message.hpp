@@ -10,6 +10,7 @@
 #include "sfts/protocol/messages_commands.hpp"
 #include "sfts/protocol/messages_common.hpp"
 #include "sfts/protocol/messages_enroll.hpp"
+#include "sfts/protocol/messages_renew.hpp"
 #include "sfts/protocol/messages_transfer.hpp"
 
 namespace sfts::proto {
@@ -22,7 +23,7 @@ using Message = std::variant<                                                  /
     UploadBegin, UploadChunk, UploadEnd, UploadReceipt,                        //
     DownloadRequest, DownloadHeader, DownloadChunk, DownloadEnd, TransferAbort,  //
     ListRequest, ListPage, DeleteRequest, UpdatePassword, HelpRequest, HelpReply,
-    ExitRequest>;
+    ExitRequest, RenewRequest, RenewResult>;
 
 template <typename M>
 concept WireMessage = requires(const M& m, ByteView body) {

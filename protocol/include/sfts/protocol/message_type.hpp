@@ -43,6 +43,9 @@ enum class MsgType : std::uint8_t {
     help_request = 0x58,
     help_reply = 0x59,
     exit_request = 0x60,
+    // File service: certificate renewal.
+    renew_request = 0x68,
+    renew_result = 0x69,
 };
 
 enum class Side : std::uint8_t { client, server };

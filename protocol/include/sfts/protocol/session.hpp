@@ -38,6 +38,7 @@ enum class State : std::uint8_t {
     in_download,
     download_aborting,  // abort sent; chunks already in flight are dropped until ok_reply
     abort_pending,
+    renew_pending,  // renew_request sent: renew_result or error_reply next
     exit_pending,
     closed,
 };
