@@ -38,7 +38,8 @@ std::string days_text(std::int64_t seconds) {
 
 bool same_key(EVP_PKEY* a, EVP_PKEY* b) { return EVP_PKEY_eq(a, b) == 1; }
 
-// The new certificate must be ours (our name, the key we hold) and chain to our CA.
+// The new certificate must be ours (our name, the key we hold: its public half read from the
+// token) and chain to our CA.
 void check_issued(const ClientConfig& cfg, X509* cert, EVP_PKEY* key, const std::string& user) {
     ossl::EvpPkeyPtr pub(X509_get_pubkey(cert));
     if (!pub || !same_key(pub.get(), key)) fail(Errc::integrity, "the new certificate is not for the key in the token");
@@ -146,10 +147,12 @@ Renewed Session::renew_once(const Secret& pin) {
     // A new key pair, made inside the token like at enrollment (sensitive, non-extractable).
     StagingKey guard{token, pin, staging};
     hsm::KeyHandle fresh;
+    ossl::EvpPkeyPtr fresh_pub;
     {
         auto s = token.open(true, &pin);
         s.destroy_objects(staging);  // left over from an attempt that failed
         fresh = s.generate_rsa(staging, 3072);
+        fresh_pub = s.public_key(fresh);
     }
     auto key = provider.private_key(cfg.token.with_object(staging, fresh.id), pin);
     auto csr = pki::make_csr(key.get(), user);
@@ -164,7 +167,7 @@ Renewed Session::renew_once(const Secret& pin) {
     // A refusal throws here: the guard removes the new key, the old key and certificate stay.
     auto result = expect_reply<proto::RenewResult>(exchange(req));
     auto cert = ossl::x509_from_der(result.cert_der.data(), result.cert_der.size());
-    check_issued(cfg, cert.get(), key.get(), user);
+    check_issued(cfg, cert.get(), fresh_pub.get(), user);
 
     // From here on the new key is needed: client.crt first (what connect reads), then the token.
     guard.keep = true;

@@ -165,6 +165,48 @@ BOOST_AUTO_TEST_CASE(issue_revoke_and_publish_crl) {
     BOOST_TEST(ca.registry().next_crl_number() == n1 + 1);
 }
 
+BOOST_AUTO_TEST_CASE(renewal_issues_then_revokes_the_old_serial_as_superseded) {
+    PkiEnv env;
+    pki::init_pki(env.cfg, env.tok.pin, false);
+    pki::Authority ca(env.cfg, env.tok.pin);
+    auto first = ca.issue_client(pki::validate_csr(ossl::req_from_pem(env.cli_client_cert_request("grace")).get()));
+    std::string old_serial = ossl::serial_hex(first.get());
+    // The registry keeps the certificate itself (sfts-admin cert renew re-signs its key).
+    auto kept = ca.registry().certificate(old_serial);
+    BOOST_REQUIRE(kept);
+    BOOST_TEST(X509_cmp(kept.get(), first.get()) == 0);
+    BOOST_TEST(!ca.registry().certificate("ABCDEF"));
+
+    auto next_csr = pki::validate_csr(ossl::req_from_pem(env.cli_client_cert_request("grace")).get());
+    auto other_csr = pki::validate_csr(ossl::req_from_pem(env.cli_client_cert_request("heidi")).get());
+    std::string msg;
+    BOOST_TEST((kind_of([&] { ca.renew_client(other_csr, old_serial); }, &msg) == Errc::permission_denied));
+    BOOST_TEST(contains(msg, "not a client certificate of 'heidi'"), msg);
+    BOOST_TEST((kind_of([&] { ca.renew_client(next_csr, "ABCDEF"); }) == Errc::not_found));
+    BOOST_TEST(ca.registry().list().size() == 3u);  // refusals issued nothing
+
+    auto renewed = ca.renew_client(next_csr, old_serial, 12);
+    std::string new_serial = ossl::serial_hex(renewed.get());
+    BOOST_TEST(new_serial != old_serial);
+    auto rec = ca.registry().find(new_serial);
+    BOOST_REQUIRE(rec.has_value());
+    BOOST_TEST(!rec->revoked_at.has_value());
+    BOOST_TEST(rec->not_after - rec->not_before >= 12 * 86400 - 600);  // --days overrides the lifetime
+    BOOST_TEST(rec->not_after - rec->not_before <= 12 * 86400 + 600);
+    auto old = ca.registry().find(old_serial);
+    BOOST_TEST(old->revoked_at.has_value());
+    BOOST_TEST(old->reason == 4);
+    // The CRL on disk says so (openssl as the judge), and the renewed certificate is good.
+    auto r = test::run("openssl crl -noout -text -in " + env.cfg.crl_path());
+    BOOST_TEST(contains(r.output, old_serial), r.output);
+    BOOST_TEST(contains(r.output, "Superseded"), r.output);
+    auto crl = ossl::crl_from_pem(read_file(env.cfg.crl_path()));
+    pki::verify_certificate(renewed.get(), ca.ca_cert(), {pki::Purpose::client, crl.get(), {}});
+    // Once renewed, a certificate cannot be renewed again.
+    BOOST_TEST((kind_of([&] { ca.renew_client(next_csr, old_serial); }, &msg) == Errc::permission_denied));
+    BOOST_TEST(contains(msg, "revoked"), msg);
+}
+
 BOOST_AUTO_TEST_CASE(authority_refuses_a_certificate_that_is_not_its_key) {
     PkiEnv env, other;
     pki::init_pki(env.cfg, env.tok.pin, false);
