@@ -59,7 +59,7 @@ const std::vector<Option>& options() {
          [](Config& c, const std::string&, const std::string& v) { c.pki.server.ip_addresses = split_list(v); }},
         {"pki.server_days", "397", "TLS server certificate lifetime in days",
          [](Config& c, const std::string& k, const std::string& v) { c.pki.server.days = parse_int(k, v, 1, 3650); }},
-        {"pki.client_days", "365", "client certificate lifetime in days",
+        {"pki.client_days", "365", "client certificate lifetime in days (enrollment, sfts renew, sfts-admin cert renew)",
          [](Config& c, const std::string& k, const std::string& v) { c.pki.client.days = parse_int(k, v, 1, 3650); }},
         {"pki.crl_days", "7", "days until a published CRL's nextUpdate",
          [](Config& c, const std::string& k, const std::string& v) { c.pki.crl_days = parse_int(k, v, 1, 365); }},

@@ -91,6 +91,27 @@ check "the new certificate works: get" as alice get renewed.bin -o "$work/dl"
 check "round trip identical" cmp "$old_crt" "$work/dl/renewed.bin"
 check "the new certificate works: ls" bash -c "$(declare -f as); work=$work sfts_bin=$sfts_bin; as alice ls | grep -q renewed.bin"
 check "a renewed certificate can be renewed again" as alice renew
+
+# --- an interrupted renewal is finished (or undone) by the next connection. Simulated in the
+# token: the key pair and certificate under the renewal label, as after the old objects were
+# removed but before the new ones were renamed; then a renewal key that never got a certificate.
+relabel() {  # relabel NAME FROM TO: every object FROM of NAME's token becomes TO
+  for t in private public cert; do
+    SOFTHSM2_CONF=$work/$1/softhsm2.conf GNUTLS_PIN=$(cat "$work/$1/pin") p11tool --provider /usr/lib/softhsm/libsofthsm2.so \
+      --login --set-label "$3" "pkcs11:token=$1-token;object=$2;type=$t" >/dev/null 2>&1 || return 1
+  done
+}
+check "simulate a renewal interrupted before the token switch" relabel alice sfts-client sfts-client.renew
+check "the next connection finishes it" as alice ls
+check "finished: one key pair and the certificate under the usual label" bash -c \
+  "[[ \"\$(token_objects alice | uniq -c | tr -s ' ')\" == ' 3 sfts-client' ]]"
+check "the client log says so" grep -q "finished an interrupted renewal" "$work/alice/state/sfts.log"
+check "simulate a renewal key that never got its certificate" env SOFTHSM2_CONF=$work/alice/softhsm2.conf \
+  pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label alice-token --login --pin "$(cat "$work/alice/pin")" \
+  --keypairgen --key-type rsa:2048 --label sfts-client.renew
+check "the next connection removes it and works" as alice ls
+check "removed: only the current key pair and certificate remain" bash -c \
+  "[[ \"\$(token_objects alice | uniq -c | tr -s ' ')\" == ' 3 sfts-client' ]]"
 check "the renewal is in the audit trail" grep -q "\"command\":\"renew\",\"new_serial\":\"$new_serial\",\"result\":\"ok\"" "$state/audit.jsonl"
 
 # --- renewal requests the client never sends: another user's name, replays, old or weak keys
