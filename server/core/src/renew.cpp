@@ -23,7 +23,13 @@ proto::RenewResult renew_certificate(ServerContext& ctx, const RenewCaller& call
         std::lock_guard lock(ctx.authority_mutex);
         cert = ctx.authority->renew_client(csr, caller.serial);
     }
-    ctx.reload_crl();
+    try {
+        ctx.reload_crl();
+    } catch (const Error& e) {
+        // crl.pem is written; the file watcher loads it within seconds. The client must still
+        // get the certificate it was issued: its old one is revoked.
+        ctx.log->error(std::string("renewal: CRL not reloaded at once: ") + e.what());
+    }
     std::string fresh = ossl::serial_hex(cert.get());
     audit.push_back({"new_serial", fresh});
     ctx.log->notice("certificate renewed: " + caller.who + ", new certificate " + fresh + "; " + caller.serial +
