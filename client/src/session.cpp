@@ -145,6 +145,10 @@ std::string Session::certificate_summary() const {
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
     o << "CN=" << impl_->user << ", serial " << ossl::serial_hex(impl_->cert.get()) << ", expires " << buf;
+    int days_left = 0, secs_left = 0;
+    if (ASN1_TIME_diff(&days_left, &secs_left, nullptr, na) == 1 && impl_->cfg.warn_days > 0 &&
+        days_left < impl_->cfg.warn_days)
+        o << (days_left < 0 || secs_left < 0 ? " (EXPIRED)" : " (" + std::to_string(days_left) + " days left: sfts renew)");
     return o.str();
 }
 
