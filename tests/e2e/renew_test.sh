@@ -151,6 +151,11 @@ check "bob's certificate is unchanged after the refusal" cmp "$bob_old" "$work/b
 check "sfts cert install" as bob cert install "$work/bob-new.crt"
 check "bob works again with the re-signed certificate" as bob ls
 check "cert renew SERIAL writes the PEM to stdout" bash -c "SOFTHSM2_CONF=$work/server/softhsm2.conf $admin_bin --config $work/server/sftsd.conf cert renew $bob_new > $work/bob-3.crt 2>$work/bob-3.err && openssl x509 -noout -in $work/bob-3.crt && grep -q 'sfts cert install' $work/bob-3.err"
+bob3=$(serial_of "$work/bob-3.crt")
+expect_exit "cert renew --cert must be that certificate" 2 "is not certificate $bob3" admin cert renew "$bob3" --cert "$work/alice/state/client.crt"
+check "cert renew --cert FILE re-signs the key in FILE" bash -c "SOFTHSM2_CONF=$work/server/softhsm2.conf $admin_bin --config $work/server/sftsd.conf cert renew $bob3 --cert $work/bob-3.crt --out $work/bob-4.crt && [[ \"\$(openssl x509 -noout -pubkey -in $work/bob-4.crt)\" == \"\$(openssl x509 -noout -pubkey -in $bob_old)\" ]]"
+check "cert list --within 5: a 10-day certificate is not expiring soon" bash -c "SOFTHSM2_CONF=$work/server/softhsm2.conf $admin_bin --config $work/server/sftsd.conf cert list --within 5 | grep '^$(serial_of "$work/bob-4.crt") ' | grep -q ' valid$'"
+expect_exit "cert list --within must be a number" 1 "--within must be 0 to 3650" admin cert list --within soon
 check "the audit trail still verifies" admin audit verify
 
 finish
