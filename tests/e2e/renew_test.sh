@@ -92,23 +92,28 @@ check "round trip identical" cmp "$old_crt" "$work/dl/renewed.bin"
 check "the new certificate works: ls" bash -c "$(declare -f as); work=$work sfts_bin=$sfts_bin; as alice ls | grep -q renewed.bin"
 check "a renewed certificate can be renewed again" as alice renew
 
-# --- an interrupted renewal is finished (or undone) by the next connection. Simulated in the
-# token: the key pair and certificate under the renewal label, as after the old objects were
-# removed but before the new ones were renamed; then a renewal key that never got a certificate.
-relabel() {  # relabel NAME FROM TO: every object FROM of NAME's token becomes TO
-  for t in private public cert; do
-    SOFTHSM2_CONF=$work/$1/softhsm2.conf GNUTLS_PIN=$(cat "$work/$1/pin") p11tool --provider /usr/lib/softhsm/libsofthsm2.so \
-      --login --set-label "$3" "pkcs11:token=$1-token;object=$2;type=$t" >/dev/null 2>&1 || return 1
-  done
-}
-check "simulate a renewal interrupted before the token switch" relabel alice sfts-client sfts-client.renew
-check "the next connection finishes it" as alice ls
+# --- an interrupted renewal is finished (or undone) by the next connection. Simulated: the
+# process died after writing client.crt but before switching the token, so the token holds the
+# old key under the usual label and the renewal key (made here by pkcs11-tool) under the
+# renewal label, and client.crt is the renewal key's certificate (CSR signed in the token by
+# openssl's pkcs11 engine, issued by sfts-admin, the old serial revoked as the server would).
+pk() { SOFTHSM2_CONF=$work/alice/softhsm2.conf pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label alice-token \
+  --login --pin "$(cat "$work/alice/pin")" "$@"; }
+before_crash=$(serial_of "$work/alice/state/client.crt")
+check "simulate: a renewal key in the token" pk --keypairgen --key-type rsa:3072 --label sfts-client.renew
+check "simulate: its certificate, signed in the token" env SOFTHSM2_CONF=$work/alice/softhsm2.conf openssl req -new -engine pkcs11 \
+  -keyform engine -key "pkcs11:token=alice-token;object=sfts-client.renew;type=private;pin-value=$(cat "$work/alice/pin")" \
+  -subj /CN=alice -out "$work/crash.csr"
+check "simulate: issued and written to client.crt" bash -c "SOFTHSM2_CONF=$work/server/softhsm2.conf $admin_bin --config $work/server/sftsd.conf cert issue --csr $work/crash.csr --out $work/crash.crt &&
+  SOFTHSM2_CONF=$work/server/softhsm2.conf $admin_bin --config $work/server/sftsd.conf cert revoke $before_crash --reason 4 && cp $work/crash.crt $work/alice/state/client.crt"
+check "the next connection finishes the renewal" as alice ls
 check "finished: one key pair and the certificate under the usual label" bash -c \
   "[[ \"\$(token_objects alice | uniq -c | tr -s ' ')\" == ' 3 sfts-client' ]]"
+check "finished: the token's certificate is the renewed one" bash -c "SOFTHSM2_CONF=$work/alice/softhsm2.conf pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so \
+  --token-label alice-token --read-object --type cert --label sfts-client -o $work/token-cert2.der 2>/dev/null &&
+  [[ \$(openssl x509 -inform DER -in $work/token-cert2.der -noout -serial | cut -d= -f2) == $(serial_of "$work/crash.crt") ]]"
 check "the client log says so" grep -q "finished an interrupted renewal" "$work/alice/state/sfts.log"
-check "simulate a renewal key that never got its certificate" env SOFTHSM2_CONF=$work/alice/softhsm2.conf \
-  pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label alice-token --login --pin "$(cat "$work/alice/pin")" \
-  --keypairgen --key-type rsa:2048 --label sfts-client.renew
+check "simulate a renewal key that never got its certificate" pk --keypairgen --key-type rsa:2048 --label sfts-client.renew
 check "the next connection removes it and works" as alice ls
 check "removed: only the current key pair and certificate remain" bash -c \
   "[[ \"\$(token_objects alice | uniq -c | tr -s ' ')\" == ' 3 sfts-client' ]]"
