@@ -16,15 +16,21 @@ install(FILES systemd/sftsd.conf.sample docs/configuration.md docs/operations.md
         COMPONENT server)
 # Decided at install time, not at configure time: cpack installs with the prefix /usr into its
 # staging DESTDIR, while a developer's `cmake --install --prefix DIR` must stay inside DIR.
+# An existing configuration is an administrator's: it is kept (the package's staging tree is
+# always empty, so the package always has the file).
 install(CODE "
   if(CMAKE_INSTALL_PREFIX MATCHES \"^/usr/?\$\")
     set(_sfts_etc /etc/sftsd)
   else()
     set(_sfts_etc \"\${CMAKE_INSTALL_PREFIX}/etc/sftsd\")
   endif()
-  file(INSTALL DESTINATION \"\${_sfts_etc}\" TYPE FILE RENAME sftsd.conf
-       PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
-       FILES \"${PROJECT_SOURCE_DIR}/systemd/sftsd.conf.sample\")
+  if(EXISTS \"\$ENV{DESTDIR}\${_sfts_etc}/sftsd.conf\")
+    message(STATUS \"Keeping: \$ENV{DESTDIR}\${_sfts_etc}/sftsd.conf\")
+  else()
+    file(INSTALL DESTINATION \"\${_sfts_etc}\" TYPE FILE RENAME sftsd.conf
+         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+         FILES \"${PROJECT_SOURCE_DIR}/systemd/sftsd.conf.sample\")
+  endif()
 " COMPONENT server)
 
 # Man pages: the version is filled in, then each is compressed with gzip -9n (Debian policy

@@ -15,6 +15,9 @@ for f in sbin/sftsd sbin/sfts-admin lib/systemd/system/sftsd.service lib/sysuser
 done
 check "installed sftsd runs" "$work/usr/sbin/sftsd" --help
 check "installed configuration is the sample" cmp "$work/usr/etc/sftsd/sftsd.conf" "$src/systemd/sftsd.conf.sample"
+echo "# edited by the administrator" >> "$work/usr/etc/sftsd/sftsd.conf"
+check "install again" cmake --install "$bin" --component server --prefix "$work/usr"
+check "an existing configuration is kept" grep -qx "# edited by the administrator" "$work/usr/etc/sftsd/sftsd.conf"
 check "server component installs nothing outside the prefix" \
   bash -c "! grep -v '^$work/usr/' '$bin/install_manifest_server.txt'"
 
