@@ -73,8 +73,8 @@ set(CPACK_DEBIAN_PACKAGE_NAME sfts)
 set(CPACK_DEBIAN_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION_SUMMARY}
-sftsd serves files over TLS 1.3 with mutual certificate authentication and a
+# The body only: CPack puts CPACK_PACKAGE_DESCRIPTION_SUMMARY on the first line itself.
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "sftsd serves files over TLS 1.3 with mutual certificate authentication and a
 SCRAM-SHA-256-PLUS password login; the keys of its CA and TLS certificate stay
 in a PKCS#11 token. Uploads are signed by the client's token key and answered
 with signed receipts. The package holds the server (sftsd, run as a sandboxed

@@ -98,7 +98,10 @@ check "Package: sfts" test "$(field Package)" = sfts
 check "Version: $version (project())" test "$(field Version)" = "$version"
 check "Architecture: $arch" test "$(field Architecture)" = "$arch"
 check "Maintainer is set" test -n "$(field Maintainer)"
-check "Description has a summary and a body" bash -c "[[ \$(dpkg-deb -f '$deb' Description | wc -l) -ge 3 ]]"
+field Description > "$work/description"
+check "Description has a summary and a body" test "$(wc -l < "$work/description")" -ge 3
+check "Description body does not repeat the summary" \
+  test "$(sed -n 1p "$work/description")" != "$(sed -n 2p "$work/description" | sed 's/^ //')"
 depends=$(field Depends)
 echo "Depends: $depends"
 # Each entry: a package (or alternatives) with an optional version constraint.
