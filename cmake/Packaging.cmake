@@ -53,10 +53,17 @@ foreach(page sftsd.8 sfts-admin.8 sftsd.conf.5 sfts.1 sfts-tui.1)
   endif()
   install(FILES ${PROJECT_BINARY_DIR}/man/${page}.gz DESTINATION share/man/man${section} COMPONENT ${_component})
 endforeach()
-add_custom_target(man ALL DEPENDS ${_sfts_man_gz})
+
+# A native package's changelog, /usr/share/doc/sfts/changelog.gz (Debian policy 12.7).
+set(SFTS_PACKAGE_MAINTAINER "sfts maintainers <sfts-maintainers@example.org>" CACHE STRING "Maintainer field of the .deb")
+configure_file(packaging/debian/changelog.in ${PROJECT_BINARY_DIR}/packaging/changelog @ONLY)
+add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/packaging/changelog.gz
+  COMMAND ${SFTS_GZIP} -9n -c ${PROJECT_BINARY_DIR}/packaging/changelog > ${PROJECT_BINARY_DIR}/packaging/changelog.gz
+  DEPENDS ${PROJECT_BINARY_DIR}/packaging/changelog VERBATIM)
+install(FILES ${PROJECT_BINARY_DIR}/packaging/changelog.gz DESTINATION share/doc/sfts COMPONENT server)
+add_custom_target(man ALL DEPENDS ${_sfts_man_gz} ${PROJECT_BINARY_DIR}/packaging/changelog.gz)
 
 # ---- CPack: the Debian package ----------------------------------------------------------
-set(SFTS_PACKAGE_MAINTAINER "sfts maintainers <sfts@localhost>" CACHE STRING "Maintainer field of the .deb")
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME sfts)
 set(CPACK_PACKAGE_VENDOR sfts)

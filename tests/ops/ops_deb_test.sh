@@ -15,7 +15,8 @@ tui_bin=$bin/client-tui/tui/sfts-tui
 # tool COMMAND DEBIAN-PACKAGE: the test needs it (a skip is allowed outside CI only).
 missing=()
 for pair in dpkg-deb:dpkg dpkg-shlibdeps:dpkg-dev cpack:cmake groff:groff-base man:man-db readelf:binutils \
-  shellcheck:shellcheck systemd-sysusers:systemd systemctl:systemd gzip:gzip; do
+  shellcheck:shellcheck systemd-sysusers:systemd systemctl:systemd gzip:gzip lintian:lintian \
+  deb-systemd-helper:init-system-helpers; do
   command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
 done
 if ((${#missing[@]})); then
@@ -113,6 +114,12 @@ done
 check "Recommends: softhsm2" grep -qw softhsm2 <<< "$(field Recommends)"
 check "Depends names no -dev package" bash -c "! grep -q -- '-dev' <<< '$depends'"
 
+# lintian, Debian's package checker: no error, no warning. The project has no licence yet, so
+# there is no copyright file to ship; that one tag is expected until there is.
+lintian --tag-display-limit 0 --suppress-tags no-copyright-file "$deb" > "$work/lintian" 2>&1
+sed 's/^/lintian: /' "$work/lintian" | grep -v 'root privileges'
+check "lintian: no error or warning" bash -c "! grep -E '^(E|W): ' '$work/lintian'"
+
 dpkg-deb -e "$deb" "$work/control"
 check "conffiles is exactly /etc/sftsd/sftsd.conf" test "$(cat "$work/control/conffiles")" = /etc/sftsd/sftsd.conf
 for s in postinst prerm postrm; do
@@ -128,7 +135,8 @@ paths() { awk '{ print $6 }' "$work/list" | sed 's#^\./#/#; s#/$##'; }
 for f in /usr/sbin/sftsd /usr/sbin/sfts-admin /usr/bin/sfts /usr/bin/sfts-tui /usr/lib/systemd/system/sftsd.service \
   /usr/lib/sysusers.d/sftsd.conf /etc/sftsd/sftsd.conf /usr/share/man/man8/sftsd.8.gz /usr/share/man/man8/sfts-admin.8.gz \
   /usr/share/man/man5/sftsd.conf.5.gz /usr/share/man/man1/sfts.1.gz /usr/share/man/man1/sfts-tui.1.gz \
-  /usr/share/doc/sfts/operations.md /usr/share/doc/sfts/configuration.md /usr/share/doc/sfts/sftsd.conf.sample; do
+  /usr/share/doc/sfts/operations.md /usr/share/doc/sfts/configuration.md /usr/share/doc/sfts/sftsd.conf.sample \
+  /usr/share/doc/sfts/changelog.gz; do
   check "package has $f" grep -qxF "$f" <(paths)
 done
 check "every file owned by root/root" awk '$2 != "root/root" { bad = 1; print } END { exit bad }' "$work/list"
@@ -165,17 +173,25 @@ printf 'root:x:0:\n' > "$root/etc/group"
 printf 'root:*:19000:0:99999:7:::\n' > "$root/etc/shadow"
 printf 'root:*::\n' > "$root/etc/gshadow"
 chmod 0640 "$root/etc/shadow" "$root/etc/gshadow"
-# A systemctl in front of the real one: with DPKG_ROOT set no call may reach the host's systemd
-# (every call must carry --root=).
+# dpkg's environment for maintainer scripts; systemctl and deb-systemd-invoke in front of the
+# real ones: with DPKG_ROOT set no call may reach the host's systemd (systemctl only with --root=,
+# deb-systemd-invoke never).
 mkdir -p "$work/fakebin"
 cat > "$work/fakebin/systemctl" <<EOF
 #!/bin/sh
-echo "\$*" >> "$work/systemctl.calls"
+echo "systemctl \$*" >> "$work/systemd.calls"
 case " \$* " in *" --root="*) exec $(command -v systemctl) "\$@" ;; esac
 exit 0
 EOF
-chmod +x "$work/fakebin/systemctl"
-run_script() { env PATH="$work/fakebin:$PATH" DPKG_ROOT="$root" sh "$work/control/$1" "${@:2}"; }
+printf '#!/bin/sh\necho "deb-systemd-invoke $*" >> "%s/systemd.calls"\n' "$work" > "$work/fakebin/deb-systemd-invoke"
+chmod +x "$work/fakebin/systemctl" "$work/fakebin/deb-systemd-invoke"
+: > "$work/systemd.calls"
+run_script() {
+  env PATH="$work/fakebin:$PATH" DPKG_ROOT="$root" DPKG_MAINTSCRIPT_PACKAGE=sfts DPKG_MAINTSCRIPT_NAME="$1" \
+    sh "$work/control/$1" "${@:2}"
+}
+wants=$root/etc/systemd/system/multi-user.target.wants/sftsd.service
+mask=$root/etc/systemd/system/sftsd.service
 
 host_before=$(cat /etc/passwd /etc/group /etc/shadow /etc/gshadow 2>/dev/null | sha256sum)
 check "postinst configure (fresh install)" run_script postinst configure
@@ -191,35 +207,45 @@ check "sftsd password is locked" grep -qE '^sftsd:!' "$root/etc/shadow"
 check "/etc/sftsd is root:sftsd 0750" test "$(stat -c '%u:%g %a' "$root/etc/sftsd")" = "0:$gid 750"
 check "/var/lib/sftsd is sftsd:sftsd 0700" test "$(stat -c '%u:%g %a' "$root/var/lib/sftsd")" = "$uid:$gid 700"
 check "/var/log/sftsd is sftsd:sftsd 0700" test "$(stat -c '%u:%g %a' "$root/var/log/sftsd")" = "$uid:$gid 700"
-check "postinst neither enables nor starts sftsd" test ! -e "$root/etc/systemd/system/multi-user.target.wants/sftsd.service"
+check "postinst neither enables nor starts sftsd" test ! -e "$wants"
+check "postinst registered the unit with deb-systemd-helper" \
+  test -f "$root/var/lib/systemd/deb-systemd-helper-enabled/sftsd.service.dsh-also"
 
 # An upgrade: configure again with the old version; the user is not duplicated and an
 # administrator's changes to existing directories stay.
 chmod 0750 "$root/var/lib/sftsd"
 echo state > "$root/var/lib/sftsd/marker"
+check "prerm upgrade (no systemd running)" run_script prerm upgrade "$version"
 check "postinst configure OLD-VERSION (upgrade)" run_script postinst configure 0.0.1
 check "still one sftsd user" test "$(grep -c '^sftsd:' "$root/etc/passwd")" -eq 1
 check "upgrade keeps the state directory as it was" test "$(stat -c %a "$root/var/lib/sftsd")" = 750
 check "upgrade keeps the state" test -s "$root/var/lib/sftsd/marker"
 
-# The administrator enabled the service; remove disables it and keeps every piece of state.
+# The administrator enables the service. remove keeps every piece of state and the enablement
+# (masked, so that the unit cannot start without its files); a reinstall lifts the mask.
 check "systemctl --root enable (as an administrator would)" systemctl --root="$root" --quiet enable sftsd.service
-check "enabled" test -L "$root/etc/systemd/system/multi-user.target.wants/sftsd.service"
-check "prerm upgrade (no systemd running)" run_script prerm upgrade "$version"
-check "prerm upgrade leaves it enabled" test -L "$root/etc/systemd/system/multi-user.target.wants/sftsd.service"
+check "enabled" test -L "$wants"
 check "prerm remove (no systemd running)" run_script prerm remove
-check "prerm remove disabled sftsd" test ! -e "$root/etc/systemd/system/multi-user.target.wants/sftsd.service"
 check "postrm remove" run_script postrm remove
 for d in /var/lib/sftsd /var/log/sftsd /etc/sftsd; do check "remove keeps $d" test -d "$root$d"; done
 check "remove keeps the state" test -s "$root/var/lib/sftsd/marker"
+check "remove keeps the enablement" test -L "$wants"
+check "remove masks the unit" test "$(readlink "$mask")" = /dev/null
+check "reinstall: postinst configure" run_script postinst configure
+check "reinstall lifts the mask" test ! -e "$mask"
+check "reinstall: still enabled" test -L "$wants"
+check "prerm remove again" run_script prerm remove
+check "postrm remove again" run_script postrm remove
 check "postrm purge" run_script postrm purge
 for d in /var/lib/sftsd /var/log/sftsd /etc/sftsd; do check "purge deletes $d" test ! -e "$root$d"; done
+check "purge removes the enablement link" test ! -L "$wants"
+check "purge removes the mask" test ! -L "$mask"
 check "purge keeps the rest of the root" test -s "$root/etc/passwd"
 check "postrm purge again (idempotent)" run_script postrm purge
 check "unknown action fails" bash -c "! env DPKG_ROOT='$root' sh '$work/control/postinst' frobnicate 2>/dev/null"
 check "the host's passwd, group, shadow, gshadow are untouched" \
   test "$(cat /etc/passwd /etc/group /etc/shadow /etc/gshadow 2>/dev/null | sha256sum)" = "$host_before"
-echo "systemctl calls: $(tr '\n' ';' < "$work/systemctl.calls" 2>/dev/null)"
-check "no systemctl call without --root= (the host's systemd untouched)" \
-  bash -c "! grep -v -- '--root=$root' '$work/systemctl.calls'"
+echo "systemd calls: $(tr '\n' ';' < "$work/systemd.calls")"
+check "no systemctl call without --root=, no deb-systemd-invoke (the host's systemd untouched)" \
+  bash -c "! grep -v -- '^systemctl .*--root=$root' '$work/systemd.calls'"
 finish
