@@ -166,6 +166,11 @@ done
 check "the installed sftsd runs (--help)" bash -c "'$root/usr/sbin/sftsd' --help | grep -q -- --config"
 
 # ---- 3. the maintainer scripts in a scratch root ---------------------------------------------
+# postinst chowns in the scratch root as it would on a real one: that needs root (as dpkg has).
+if [[ $(id -u) -ne 0 ]]; then
+  if [[ -n ${CI:-} ]]; then echo "FAIL: the maintainer-script part needs root"; exit 1; fi
+  echo "SKIP: the maintainer-script part needs root"; finish; exit
+fi
 # A minimal target system: the files systemd-sysusers edits, and a dpkg database directory.
 mkdir -p "$root/var/lib/dpkg"
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
