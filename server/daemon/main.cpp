@@ -22,6 +22,7 @@
 
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -335,6 +336,10 @@ protected:
                 write_file_atomic(cfg.service.ports_file,
                                   "file=" + std::to_string(fp) + " enroll=" + std::to_string(ep) + "\n", 0644);
             Housekeeper housekeeper(*ctx, path, log);
+            // The token went away under us (check_token logged why): stop as on SIGTERM, but
+            // exit with a failure status so that systemd restarts sftsd (Restart=on-failure);
+            // the new process either gets the token again or refuses to start, naming it.
+            ctx->on_token_lost = [](const std::string&) { ::kill(::getpid(), SIGTERM); };
             // Both ports listen and the token keys are loaded: only now may systemd start dependants.
             sd_notifyf(0, "READY=1\nSTATUS=file service on port %d, enrollment on port %d", fp, ep);
             waitForTerminationRequest();
@@ -357,6 +362,10 @@ protected:
         } catch (const Poco::Exception& e) {
             log.fatal("cannot listen: " + e.displayText());
             return EXIT_OSERR;
+        }
+        if (ctx->token_lost) {
+            log.fatal("stopped: the server token is no longer usable; restart sftsd once it is back");
+            return EXIT_UNAVAILABLE;
         }
         log.notice("stopped");
         return EXIT_OK;
