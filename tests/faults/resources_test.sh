@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proof under failure (2/3): resources the server depends on fail under it. A file-size limit
-# (RLIMIT_FSIZE) and a full filesystem (a 20 MiB tmpfs), a database locked by another process,
+# (RLIMIT_FSIZE) and a full filesystem (a 24 MiB tmpfs), a database locked by another process,
 # an unwritable database, an unwritable storage directory. Each: a clear error to the client,
 # nothing stored, nothing corrupted, other users served, and service back once the fault clears,
 # without a restart (except where the fault itself needs one: a limit set at start, a mount).
@@ -24,6 +24,7 @@ trap faults_cleanup EXIT
 head -c 1000 /dev/urandom > "$work/small.bin"
 head -c $((48 * 1024 * 1024)) /dev/urandom > "$work/48m.bin"
 head -c $((16 * 1024 * 1024)) /dev/urandom > "$work/16m.bin"
+head -c $((4 * 1024 * 1024)) /dev/urandom > "$work/4m.bin"
 mkdir -p "$work/dl"
 check "alice uploads a file to download later" as alice put "$work/small.bin" --as keep.bin
 
@@ -46,7 +47,7 @@ check "nothing stored (limit)" test ! -e "$files/48m.bin"
 check "not listed (limit)" not listed alice 48m.bin
 check "usage unchanged (limit)" test "$(usage alice)" = "$usage_before"
 check "another user is served under the limit" served bob b1.bin
-check "a file under the limit is accepted" as alice put "$work/16m.bin"
+check "a file under the limit is accepted" as alice put "$work/4m.bin"
 check "database integrity (limit)" db_ok
 check "restart without the limit" restart_server
 
@@ -108,11 +109,11 @@ check "nothing stored (storage read-only)" not listed alice ro-store.bin
 check "usage unchanged (storage read-only)" test "$(usage alice)" = "$usage_before"
 check "service resumes without a restart (storage)" served alice after-ro-store.bin
 
-# --- 5. a full filesystem: the storage directory on a 20 MiB tmpfs
+# --- 5. a full filesystem: the storage directory on a 24 MiB tmpfs (holding 4 MiB already)
 stop_server
 mkdir -p "$work/stash" && cp -a "$files/." "$work/stash/"
 find "$files" -mindepth 1 -delete
-check "mount a 20 MiB tmpfs as the storage directory" mount -t tmpfs -o size=20m,mode=0700 sfts-faults "$files"
+check "mount a 24 MiB tmpfs as the storage directory" mount -t tmpfs -o size=24m,mode=0700 sfts-faults "$files"
 cp -a "$work/stash/." "$files/"
 check "start on the small filesystem" restart_server
 check "16 MiB fit" as alice put "$work/16m.bin" --as first16.bin
