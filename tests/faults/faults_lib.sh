@@ -4,9 +4,18 @@
 db=  # the server's SQLite database, set by faults_init
 files=  # the storage directory
 
+# faults_cleanup: e2e_cleanup, after lifting chattr +i (or the directory could not be removed)
+# and keeping the whole server log in $SFTS_FAULTS_LOG if that is set.
+faults_cleanup() {
+  chattr -i "$files" "$db" "$db-wal" 2>/dev/null
+  [[ -n ${SFTS_FAULTS_LOG:-} && -f $work/server/log ]] && cp "$work/server/log" "$SFTS_FAULTS_LOG"
+  e2e_cleanup
+}
+
 # faults_init: e2e_init, a server, and two enrolled users with role user: alice and bob.
 faults_init() {
   e2e_init
+  trap faults_cleanup EXIT
   db=$work/server/state/sfts.db
   files=$work/server/state/files
   start_server || exit 1

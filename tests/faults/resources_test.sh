@@ -17,9 +17,6 @@ source "$here/../e2e/lib.sh"
 source "$here/faults_lib.sh"
 SFTS_E2E_EXTRA_CONF=$'[limits]\nquota_mib = 1024'
 faults_init
-# chattr +i must not outlive the test either, or the throwaway directory could not be removed.
-faults_cleanup() { chattr -i "$files" "$db" "$db-wal" 2>/dev/null; e2e_cleanup; }
-trap faults_cleanup EXIT
 
 head -c 1000 /dev/urandom > "$work/small.bin"
 head -c $((48 * 1024 * 1024)) /dev/urandom > "$work/48m.bin"

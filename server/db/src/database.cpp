@@ -70,6 +70,10 @@ auto db_call(const char* what, F&& f) {
         throw Error(Errc::unavailable, std::string("user database: ") + what + ": the database is read-only on the server");
     } catch (const Poco::Data::SQLite::DatabaseFullException&) {
         throw Error(Errc::unavailable, std::string("user database: ") + what + ": the server's disk is full");
+    } catch (const Poco::Data::SQLite::IOErrorException&) {
+        // EIO, EPERM (chattr +i), EROFS on the database or its WAL: the client learns what broke,
+        // the server's log has the same line; the connection is replaced (Lease::discard).
+        throw Error(Errc::unavailable, std::string("user database: ") + what + ": disk I/O error on the server");
     } catch (const Poco::Exception& e) {
         // displayText names the statement, never bound values: secrets are always bound.
         throw Error(Errc::io, std::string("user database: ") + what + ": " + e.displayText());
