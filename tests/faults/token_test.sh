@@ -26,6 +26,7 @@ start_fails() {
 stop_server
 mv "$tokens" "$tokens.gone"
 start_fails "no token: sftsd refuses to start and names the token" "token=server"
+echo "sftsd without its token: $(tail -1 "$work/start.out")"
 check "it listens on nothing" test ! -s "$work/server/ports"
 mv "$tokens.gone" "$tokens"
 
@@ -33,6 +34,7 @@ mv "$tokens.gone" "$tokens"
 cp "$work/server/pin" "$work/server/pin.right"
 printf 'wrong-pin-1234' > "$work/server/pin"
 start_fails "wrong PIN: sftsd refuses to start and names the token" "token=server"
+echo "sftsd with a wrong PIN: $(tail -1 "$work/start.out")"
 check "the message says the PIN was refused" grep -qi "pin" "$work/start.out"
 check "no secret in the message" not grep -qF "wrong-pin-1234" "$work/start.out"
 cp "$work/server/pin.right" "$work/server/pin"
