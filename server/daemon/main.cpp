@@ -326,6 +326,10 @@ protected:
                                             params(8));
             file_srv.setConnectionFilter(new Filter(*ctx));
             enroll_srv.setConnectionFilter(new Filter(*ctx));
+            // The token went away under us (check_token logged why): stop as on SIGTERM, but
+            // exit with a failure status so that systemd restarts sftsd (Restart=on-failure);
+            // the new process either gets the token again or refuses to start, naming it.
+            ctx->on_token_lost = [](const std::string&) { ::kill(::getpid(), SIGTERM); };
             file_srv.start();
             enroll_srv.start();
             int fp = file_sock.address().port(), ep = enroll_sock.address().port();
@@ -336,10 +340,6 @@ protected:
                 write_file_atomic(cfg.service.ports_file,
                                   "file=" + std::to_string(fp) + " enroll=" + std::to_string(ep) + "\n", 0644);
             Housekeeper housekeeper(*ctx, path, log);
-            // The token went away under us (check_token logged why): stop as on SIGTERM, but
-            // exit with a failure status so that systemd restarts sftsd (Restart=on-failure);
-            // the new process either gets the token again or refuses to start, naming it.
-            ctx->on_token_lost = [](const std::string&) { ::kill(::getpid(), SIGTERM); };
             // Both ports listen and the token keys are loaded: only now may systemd start dependants.
             sd_notifyf(0, "READY=1\nSTATUS=file service on port %d, enrollment on port %d", fp, ep);
             waitForTerminationRequest();
