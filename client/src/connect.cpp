@@ -2,6 +2,8 @@
 
 #include <Poco/Exception.h>
 
+#include "sfts/hsm/key_provider.hpp"
+
 namespace sfts::client {
 
 std::unique_ptr<net::Channel> open_channel(const ClientConfig& cfg, int port, std::shared_ptr<net::TlsContext> tls,
@@ -22,6 +24,15 @@ std::unique_ptr<net::Channel> open_channel(const ClientConfig& cfg, int port, st
     auto ch = std::make_unique<net::Channel>(std::move(stream), proto::Side::client, service);
     ch->send(proto::Hello{proto::protocol_version, service}, step_deadline(cfg));
     return ch;
+}
+
+ossl::EvpPkeyPtr token_key(const ClientConfig& cfg, const Secret& pin) {
+    try {
+        return hsm::KeyProvider::for_module(cfg.module).private_key(cfg.token.with_object(cfg.key_label), pin);
+    } catch (const Error& e) {
+        if (e.kind() != Errc::unavailable && e.kind() != Errc::not_found && e.kind() != Errc::token) throw;
+        fail(Errc::token, "token " + cfg.token.to_string() + " unavailable (is it present?): " + e.what());
+    }
 }
 
 void fail_reply(const proto::Message& m) {

@@ -10,6 +10,8 @@
 #include "sfts/client/client.hpp"
 #include "sfts/error.hpp"
 #include "sfts/net/channel.hpp"
+#include "sfts/ossl.hpp"
+#include "sfts/secret.hpp"
 
 namespace sfts::client {
 
@@ -19,6 +21,11 @@ inline net::Deadline step_deadline(const ClientConfig& cfg) {
 
 std::unique_ptr<net::Channel> open_channel(const ClientConfig& cfg, int port, std::shared_ptr<net::TlsContext> tls,
                                            proto::Service service);
+
+// The client's key from its token. A token that cannot be reached (module failing to
+// initialise, as SoftHSM2 does when its store is missing; no such token) is Error(token)
+// naming the token's URI; a wrong PIN stays auth_failed.
+ossl::EvpPkeyPtr token_key(const ClientConfig& cfg, const Secret& pin);
 
 // The server's error_reply as an Error of its kind; anything else unexpected is a protocol error.
 [[noreturn]] void fail_reply(const proto::Message& m);

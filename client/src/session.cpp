@@ -1,13 +1,17 @@
 // The file service, client side: login (SCRAM bound to the TLS session) and the commands.
 // Every command carries a fresh timestamp and nonce; every transfer is verified end to end.
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <sstream>
+#include <string_view>
 
 #include "connect.hpp"
 #include "log.hpp"
@@ -36,6 +40,14 @@ public:
     }
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
+    Fd& operator=(Fd&& o) noexcept {
+        if (this != &o) {
+            if (fd_ >= 0) ::close(fd_);
+            fd_ = o.fd_;
+            o.fd_ = -1;
+        }
+        return *this;
+    }
     int get() const { return fd_; }
 
 private:
@@ -45,6 +57,32 @@ private:
 std::string dir_of(const std::string& path) {
     auto slash = path.rfind('/');
     return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+constexpr std::string_view kPartPrefix = ".sfts-part-";
+
+// Removes the temporaries of downloads into dir whose process died (SIGKILL, power cut). A live
+// download holds an flock on its temporary, so only files nobody holds are taken for stale,
+// and only the very file whose lock we got is unlinked.
+void remove_stale_parts(const std::string& dir) {
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return;  // the download itself reports an unusable directory
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::fdopendir(dfd), ::closedir);
+    if (!d) {
+        ::close(dfd);
+        return;
+    }
+    while (struct dirent* e = ::readdir(d.get())) {
+        if (!std::string_view(e->d_name).starts_with(kPartPrefix)) continue;
+        Fd t(::openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+        if (t.get() < 0) continue;
+        struct stat held {}, now {};
+        if (::flock(t.get(), LOCK_EX | LOCK_NB) != 0) continue;  // a download in progress
+        if (::fstat(t.get(), &held) != 0 || !S_ISREG(held.st_mode)) continue;
+        if (::fstatat(dfd, e->d_name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_ino == held.st_ino &&
+            now.st_dev == held.st_dev)
+            ::unlinkat(dfd, e->d_name, 0);
+    }
 }
 
 }  // namespace
@@ -119,7 +157,7 @@ std::unique_ptr<Session> Session::connect(const ClientConfig& cfg, const Secret&
     impl->cert = ossl::x509_from_pem(read_file(cfg.cert_path()));
     auto ca = ossl::x509_from_pem(read_file(cfg.ca_path()));
     impl->user = ossl::common_name(X509_get_subject_name(impl->cert.get()));
-    impl->key = hsm::KeyProvider::for_module(cfg.module).private_key(cfg.token.with_object(cfg.key_label), pin);
+    impl->key = token_key(cfg, pin);
     if (X509_check_private_key(impl->cert.get(), impl->key.get()) != 1) {
         ossl::drain_errors();
         fail(Errc::integrity, cfg.cert_path() + " is not the certificate of key '" + cfg.key_label + "' in the token");
@@ -296,10 +334,21 @@ TransferResult Session::download_once(const std::string& remote_name, const std:
 
     // Into a private temporary file beside the destination; renamed only once verified.
     std::string dir = dir_of(dest_path);
-    auto rnd = ossl::hex(auth::random_bytes(6));
-    std::string tmp = dir + "/.sfts-part-" + rnd;
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (fd.get() < 0) fail(Errc::io, "cannot create " + tmp + ": " + std::strerror(errno));
+    remove_stale_parts(dir);
+    std::string tmp;
+    Fd fd(-1);
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        tmp = dir + "/" + std::string(kPartPrefix) + ossl::hex(auth::random_bytes(6));
+        fd = Fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+        if (fd.get() < 0) fail(Errc::io, "cannot create " + tmp + ": " + std::strerror(errno));
+        // Held until the end: tells remove_stale_parts in another process that this one is
+        // alive. One that took the file for stale between our create and our lock unlinked it:
+        // then start again with a new name.
+        struct stat st {};
+        if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0 && ::fstat(fd.get(), &st) == 0 && st.st_nlink > 0) break;
+        fd = Fd(-1);
+    }
+    if (fd.get() < 0) fail(Errc::io, "cannot create a temporary file in " + dir);
     struct Cleanup {
         std::string path;
         ~Cleanup() { ::unlink(path.c_str()); }

@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include <cerrno>
 #include <system_error>
 #include <vector>
 
@@ -48,6 +49,9 @@ TlsFailure classify_failure(const SSL* ssl, int ssl_error, int sys_errno) {
     if (ssl_error == SSL_ERROR_ZERO_RETURN) return {Errc::io, "connection closed by peer"};
     if (ssl_error == SSL_ERROR_SYSCALL && codes.empty()) {
         if (sys_errno == 0) return {Errc::io, "connection closed by peer"};
+        // The peer's process died or its host reset: say so, "Broken pipe" alone tells a user nothing.
+        if (sys_errno == EPIPE || sys_errno == ECONNRESET)
+            return {Errc::io, "connection lost (" + std::generic_category().message(sys_errno) + ")"};
         return {Errc::io, std::generic_category().message(sys_errno)};
     }
 

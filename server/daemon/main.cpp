@@ -22,6 +22,7 @@
 
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -325,6 +326,10 @@ protected:
                                             params(8));
             file_srv.setConnectionFilter(new Filter(*ctx));
             enroll_srv.setConnectionFilter(new Filter(*ctx));
+            // The token went away under us (check_token logged why): stop as on SIGTERM, but
+            // exit with a failure status so that systemd restarts sftsd (Restart=on-failure);
+            // the new process either gets the token again or refuses to start, naming it.
+            ctx->on_token_lost = [](const std::string&) { ::kill(::getpid(), SIGTERM); };
             file_srv.start();
             enroll_srv.start();
             int fp = file_sock.address().port(), ep = enroll_sock.address().port();
@@ -357,6 +362,10 @@ protected:
         } catch (const Poco::Exception& e) {
             log.fatal("cannot listen: " + e.displayText());
             return EXIT_OSERR;
+        }
+        if (ctx->token_lost) {
+            log.fatal("stopped: the server token is no longer usable; restart sftsd once it is back");
+            return EXIT_UNAVAILABLE;
         }
         log.notice("stopped");
         return EXIT_OK;

@@ -1,8 +1,12 @@
 #define BOOST_TEST_MODULE db
 #include <boost/test/unit_test.hpp>
 
+#include <sqlite3.h>
+
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <memory>
 #include <thread>
 
 #include "sfts/db/database.hpp"
@@ -410,4 +414,26 @@ BOOST_FIXTURE_TEST_CASE(concurrent_writers_do_not_fail, Fixture) {
 BOOST_AUTO_TEST_CASE(unopenable_database_is_an_io_error) {
     test::TempDir dir;
     BOOST_TEST((sfts::test::kind_of([&] { Database::open_sqlite(dir.file("missing/dir/users.db")); }) == Errc::io));
+}
+
+// Another process holding the write lock past the busy timeout (sqlite3 in BEGIN EXCLUSIVE):
+// a bounded wait, then unavailable with a message saying so; reads go on (WAL); writes work
+// again once the lock is gone, on the same Database (docs/security-testing-faults.md).
+BOOST_FIXTURE_TEST_CASE(write_lock_held_elsewhere_is_unavailable_then_recovers, Fixture) {
+    db->put_file(file("before.bin"));
+    sqlite3* raw = nullptr;
+    BOOST_REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+    std::unique_ptr<sqlite3, int (*)(sqlite3*)> other(raw, sqlite3_close);
+    BOOST_REQUIRE(sqlite3_exec(other.get(), "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    auto t0 = std::chrono::steady_clock::now();
+    std::string message;
+    BOOST_TEST((sfts::test::kind_of([&] { db->put_file(file("during.bin")); }, &message) == Errc::unavailable));
+    auto waited = std::chrono::steady_clock::now() - t0;
+    BOOST_TEST(message.find("locked by another process") != std::string::npos, message);
+    BOOST_TEST((waited >= std::chrono::seconds(4) && waited < std::chrono::seconds(30)));
+    BOOST_TEST(db->find_file("before.bin").has_value());  // readers are not blocked
+    BOOST_REQUIRE(sqlite3_exec(other.get(), "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+    db->put_file(file("after.bin"));
+    BOOST_TEST(!db->find_file("during.bin").has_value());
+    BOOST_TEST(db->find_file("after.bin").has_value());
 }

@@ -51,9 +51,11 @@ secret() { head -c 15 /dev/urandom | base64 | tr -d '/+=\n' > "$1"; chmod 600 "$
 
 admin() { SOFTHSM2_CONF=$work/server/softhsm2.conf "$admin_bin" --config "$work/server/sftsd.conf" "$@"; }
 
+# sftsd_wrapper: a command that sftsd runs under, e.g. (prlimit --fsize=N --); empty by default.
+sftsd_wrapper=()
 start_server() {
   rm -f "$work/server/ports"
-  SOFTHSM2_CONF=$work/server/softhsm2.conf "$sftsd_bin" --config="$work/server/sftsd.conf" >>"$work/server/log" 2>&1 &
+  SOFTHSM2_CONF=$work/server/softhsm2.conf ${sftsd_wrapper[@]+"${sftsd_wrapper[@]}"} "$sftsd_bin" --config="$work/server/sftsd.conf" >>"$work/server/log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do
     [[ -s $work/server/ports ]] && break

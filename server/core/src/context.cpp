@@ -4,6 +4,7 @@
 #include "sfts/error.hpp"
 #include "sfts/files.hpp"
 #include "sfts/hsm/key_provider.hpp"
+#include "sfts/pki/pss.hpp"
 #include "sfts/pki/x509.hpp"
 
 namespace sfts::server {
@@ -86,14 +87,24 @@ std::unique_ptr<ServerContext> make_context(const Config& cfg, const Secret& pin
     ctx->log = &log;
     ctx->site_secret = std::move(site_secret);
 
-    // Keys first, in this thread, before any worker exists.
-    ctx->authority = std::make_unique<pki::Authority>(cfg.pki, pin);
+    // Keys first, in this thread, before any worker exists. A token failure names the token:
+    // the module's own words (CKR_GENERAL_ERROR when SoftHSM2's store is missing) do not.
+    auto from_token = [&](auto&& load) {
+        try {
+            return load();
+        } catch (const Error& e) {
+            throw Error(e.kind(), "server token " + cfg.pki.token.to_string() + ": " + e.what());
+        }
+    };
+    ctx->authority = from_token([&] { return std::make_unique<pki::Authority>(cfg.pki, pin); });
     ctx->ca_cert = ossl::x509_from_pem(read_file(cfg.pki.ca_cert_path()));
     ctx->ca_der = ossl::to_der(ctx->ca_cert.get());
     ctx->server_cert = ossl::x509_from_pem(read_file(cfg.pki.server_cert_path()));
     ctx->server_cert_sha256 = pki::fingerprint(ctx->server_cert.get());
-    ctx->server_key = hsm::KeyProvider::for_module(cfg.pki.module_path)
-                          .private_key(cfg.pki.token.with_object(cfg.pki.server_label), pin);
+    ctx->server_key = from_token([&] {
+        return hsm::KeyProvider::for_module(cfg.pki.module_path)
+            .private_key(cfg.pki.token.with_object(cfg.pki.server_label), pin);
+    });
     if (X509_check_private_key(ctx->server_cert.get(), ctx->server_key.get()) != 1) {
         ossl::drain_errors();
         fail(Errc::integrity, cfg.pki.server_cert_path() + " does not match the server key '" + cfg.pki.server_label +
@@ -130,6 +141,21 @@ std::unique_ptr<ServerContext> make_context(const Config& cfg, const Secret& pin
     if (decoy.size() != 32) fail(Errc::integrity, decoy_path + " is damaged: expected 32 bytes");
     ctx->decoy_key.assign(decoy.begin(), decoy.end());
     return ctx;
+}
+
+bool ServerContext::check_token() {
+    static const std::uint8_t probe[] = "sftsd token probe";
+    try {
+        pki::pss_sign(server_key.get(), std::span<const std::uint8_t>(probe, sizeof probe - 1));
+        return true;
+    } catch (const Error& e) {
+        if (!token_lost.exchange(true)) {
+            std::string why = "server token " + cfg.pki.token.to_string() + " no longer usable: " + e.what();
+            if (log) log->fatal(why);
+            if (on_token_lost) on_token_lost(why);
+        }
+        return false;
+    }
 }
 
 }  // namespace sfts::server

@@ -149,6 +149,7 @@ void serve_enrollment(ServerContext& ctx, Poco::Net::StreamSocket socket) {
  } catch (const Error& e) {
         ctx.audit_event("enroll", {{"source", peer}, {"result", std::string(errc_name(e.kind()))}, {"detail", e.what()}});
         ctx.log->warning("enrollment from " + peer + " failed: " + std::string(errc_name(e.kind())) + ": " + e.what());
+        if (e.kind() == Errc::crypto || e.kind() == Errc::token) ctx.check_token();  // our side failed: the token?
         if (ch && !ch->session().closed()) {
             try {
                 // Internal details stay in the log; the peer learns the kind and a safe message.

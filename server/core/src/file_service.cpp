@@ -202,6 +202,7 @@ private:
                 if (!more) return;  // exit
             } catch (const Error& e) {
                 audit_command(*spec, std::string(errc_name(e.kind())) + ": " + e.what());
+                if (e.kind() == Errc::crypto || e.kind() == Errc::token) ctx_.check_token();
                 if (e.kind() == Errc::internal || ch_.session().closed()) throw;
                 reply_error(*spec, id, e);
                 if (ch_.session().closed()) return;  // the error ended the session (mid-upload)
@@ -480,6 +481,7 @@ void serve_file_session(ServerContext& ctx, Poco::Net::StreamSocket socket) {
                                    "file session from " + peer + " ended: " + std::string(errc_name(e.kind())) + ": " +
                                        e.what(),
                                    level));
+        if (e.kind() == Errc::crypto || e.kind() == Errc::token) ctx.check_token();  // our side failed: the token?
         if (ch && !ch->session().closed()) {
             try {
                 std::string msg = e.kind() == Errc::auth_failed ? "authentication failed"

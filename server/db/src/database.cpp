@@ -15,6 +15,8 @@
 
 #include <Poco/Data/LOB.h>
 #include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/Data/Transaction.h>
@@ -23,6 +25,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <sqlite3.h>
 
 #include <sys/stat.h>
 
@@ -56,6 +59,21 @@ template <typename F>
 auto db_call(const char* what, F&& f) {
     try {
         return f();
+    } catch (const Poco::Data::SQLite::DBLockedException&) {
+        // Another process holds the write lock past the busy timeout (e.g. sqlite3 in BEGIN
+        // EXCLUSIVE): the service is degraded for a while, nothing is damaged; worth a retry.
+        throw Error(Errc::unavailable, std::string("user database: ") + what + ": locked by another process for more than " +
+                                           std::to_string(kBusyTimeoutMs / 1000) + " s; try again later");
+    } catch (const Poco::Data::SQLite::TableLockedException&) {
+        throw Error(Errc::unavailable, std::string("user database: ") + what + ": locked by another process; try again later");
+    } catch (const Poco::Data::SQLite::ReadOnlyException&) {
+        throw Error(Errc::unavailable, std::string("user database: ") + what + ": the database is read-only on the server");
+    } catch (const Poco::Data::SQLite::DatabaseFullException&) {
+        throw Error(Errc::unavailable, std::string("user database: ") + what + ": the server's disk is full");
+    } catch (const Poco::Data::SQLite::IOErrorException&) {
+        // EIO, EPERM (chattr +i), EROFS on the database or its WAL: the client learns what broke,
+        // the server's log has the same line; the connection is replaced (Lease::discard).
+        throw Error(Errc::unavailable, std::string("user database: ") + what + ": disk I/O error on the server");
     } catch (const Poco::Exception& e) {
         // displayText names the statement, never bound values: secrets are always bound.
         throw Error(Errc::io, std::string("user database: ") + what + ": " + e.displayText());
@@ -223,14 +241,18 @@ struct Database::Impl {
     class Lease {
     public:
         Lease(Impl& impl, std::unique_ptr<Session> s) : impl_(impl), s_(std::move(s)) {}
-        ~Lease() { impl_.give_back(std::move(s_)); }
+        ~Lease() { impl_.give_back(discard_ ? nullptr : std::move(s_)); }
         Lease(const Lease&) = delete;
         Lease& operator=(const Lease&) = delete;
         Session& operator*() { return *s_; }
+        // Not back into the pool: SQLite opens a file it may not write read-only and stays so,
+        // and a connection that met a failing disk is best replaced once the fault clears.
+        void discard() noexcept { discard_ = true; }
 
     private:
         Impl& impl_;
         std::unique_ptr<Session> s_;
+        bool discard_ = false;
     };
 
     std::unique_ptr<Session> connect() {
@@ -269,6 +291,9 @@ struct Database::Impl {
         bool keep = false;
         try {
             keep = s && s->isConnected() && !s->isTransaction();
+            // Opened while the file could not be written (read-only disk, chattr +i): SQLite
+            // fell back to read-only and would stay so after the fault clears.
+            if (keep && sqlite) keep = sqlite3_db_readonly(Poco::Data::SQLite::Utility::dbHandle(*s), "main") == 0;
         } catch (...) {
         }
         std::lock_guard lk(pool_mutex);
@@ -280,9 +305,19 @@ struct Database::Impl {
     }
 
     template <typename F>
+    static auto leased_call(Lease& s, const char* what, F&& f) {
+        try {
+            return db_call(what, [&] { return f(*s); });
+        } catch (const Error& e) {
+            if (e.kind() == Errc::io || e.kind() == Errc::unavailable) s.discard();
+            throw;
+        }
+    }
+
+    template <typename F>
     auto read(const char* what, F&& f) {
         auto s = lease();
-        return db_call(what, [&] { return f(*s); });
+        return leased_call(s, what, f);
     }
 
     template <typename F>
@@ -290,7 +325,7 @@ struct Database::Impl {
         std::unique_lock<std::mutex> wl;
         if (sqlite) wl = std::unique_lock(write_mutex);
         auto s = lease();
-        return db_call(what, [&] { return f(*s); });
+        return leased_call(s, what, f);
     }
 
     std::string blob_type() const { return connector == "PostgreSQL" ? "BYTEA" : "BLOB"; }

@@ -28,8 +28,13 @@ constexpr std::uint64_t kWritebackWindow = 32ull << 20;
 
 std::string errno_text(int err) { return std::strerror(err); }
 
+// What a client may be told: the kind of trouble, never a path.
 [[noreturn]] void fail_errno(const std::string& what, int err) {
-    if (err == ENOSPC || err == EDQUOT || err == EFBIG) fail(Errc::limit_exceeded, "storage full");
+    if (err == ENOSPC || err == EDQUOT) fail(Errc::limit_exceeded, "storage full: no space left on the server");
+    if (err == EFBIG) fail(Errc::limit_exceeded, "storage full: the file exceeds the server's file size limit");
+    // A read-only or immutable storage directory: the service is degraded, not the request wrong.
+    if (err == EROFS || err == EACCES || err == EPERM)
+        fail(Errc::unavailable, "storage not writable on the server (" + what + ": " + errno_text(err) + ")");
     fail(Errc::io, what + ": " + errno_text(err));
 }
 

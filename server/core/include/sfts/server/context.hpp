@@ -6,6 +6,8 @@
 #include <Poco/Logger.h>
 #include <Poco/Net/StreamSocket.h>
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -64,6 +66,15 @@ struct ServerContext {
 
     // Appends to the audit trail; a failure to write it is logged as an error, never hidden.
     void audit_event(std::string_view event, std::vector<audit::Field> fields);
+
+    // After a failure on our side of a handshake or signature (crypto, token): signs a probe
+    // with the server key. If that fails too, the token is gone; SoftHSM2, for one, invalidates
+    // its object handles when its store disappears and they stay invalid when it comes back,
+    // so no session can succeed any more: logs it (fatal) and calls on_token_lost once, which
+    // the daemon sets to stop with a failure status (systemd restarts it: Restart=on-failure).
+    bool check_token();
+    std::function<void(const std::string&)> on_token_lost;
+    std::atomic<bool> token_lost{false};
 };
 
 // Opens the token, loads the keys, the database and the storage directory.
