@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -54,6 +55,7 @@ std::vector<std::uint8_t> client_hello() {
 struct ProcStatus {
     long threads = 0;
     long rss_kib = 0;
+    long sockets = 0;  // file descriptors that are sockets (listeners and connections)
 };
 ProcStatus proc_status(int pid) {
     std::ifstream f("/proc/" + std::to_string(pid) + "/status");
@@ -63,6 +65,11 @@ ProcStatus proc_status(int pid) {
         if (key == "Threads:") f >> s.threads;
         else if (key == "VmRSS:") f >> s.rss_kib;
         std::getline(f, key);
+    }
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+        auto target = std::filesystem::read_symlink(e.path(), ec);
+        if (!ec && target.string().starts_with("socket:")) ++s.sockets;
     }
     return s;
 }
@@ -76,6 +83,8 @@ struct Attacker {
     Clock::time_point opened, next_byte;
     bool connected = false;
     bool closed = false;   // by the server
+    bool enroll = false;   // on the enrollment port
+    std::size_t received = 0;
     double lifetime = 0;   // seconds until the server closed it
 };
 
@@ -122,8 +131,8 @@ bool ended(net::TlsStream& t, int ms) {
 int flood(Setup& s, int server_pid, int connections, int sources, int seconds, long max_threads, long max_growth_mib) {
     const auto hello = client_hello();
     const auto start_status = proc_status(server_pid);
-    std::cout << "server before: " << start_status.threads << " threads, " << start_status.rss_kib / 1024 << " MiB RSS"
-              << std::endl;
+    std::cout << "server before: " << start_status.threads << " threads, " << start_status.rss_kib / 1024 << " MiB RSS, "
+              << start_status.sockets << " sockets" << std::endl;
 
     // The victim: logged in before the flood, transfers during it.
     Conn victim = connect(s);
@@ -142,6 +151,7 @@ int flood(Setup& s, int server_pid, int connections, int sources, int seconds, l
         const std::string src = "127.0.0." + std::to_string(2 + i % sources);
         a.fd = tcp_nonblocking(src, i < connections ? s.cfg.file_port : s.cfg.enroll_port);
         a.kind = static_cast<Kind>(i % 3);
+        a.enroll = i >= connections;
         a.opened = a.next_byte = Clock::now();
         att.push_back(a);
     }
@@ -163,6 +173,7 @@ int flood(Setup& s, int server_pid, int connections, int sources, int seconds, l
                 auto st = proc_status(server_pid);
                 peak.threads = std::max(peak.threads, st.threads);
                 peak.rss_kib = std::max(peak.rss_kib, st.rss_kib);
+                peak.sockets = std::max(peak.sockets, st.sockets);
                 last_sample = now;
             }
             const bool attacking = now < end && !stop;
@@ -206,6 +217,7 @@ int flood(Setup& s, int server_pid, int connections, int sources, int seconds, l
                 if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
                     char buf[4096];
                     ssize_t n = ::recv(a.fd, buf, sizeof buf, MSG_DONTWAIT);
+                    if (n > 0) a.received += static_cast<std::size_t>(n);
                     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
                         a.closed = true;
                         a.lifetime = seconds_since(a.opened);
@@ -277,6 +289,29 @@ int flood(Setup& s, int server_pid, int connections, int sources, int seconds, l
     verdict(fresh_ok, "a new client during the flood is served");
 
     attack.join();
+    // What the server itself still holds, before anything below makes it accept more.
+    auto end_status = proc_status(server_pid);
+    // A connection still open here on the client's side may be one the server's kernel never
+    // kept (SYN queue overflow: a SYN cookie completed it, the full accept queue dropped the
+    // ACK, and a client that sends nothing never learns). Speak to each: the server's kernel
+    // resets it or completes it from the cookie, and sftsd then refuses the garbage at once.
+    const std::string garbage = "GET / HTTP/1.0\r\n\r\n";
+    int probed = 0;
+    for (auto& a : att)
+        if (!a.closed) ++probed, ::send(a.fd, garbage.data(), garbage.size(), MSG_NOSIGNAL);
+    int held = probed;
+    for (auto tp = Clock::now(); held > 0 && seconds_since(tp) < 20; std::this_thread::sleep_for(std::chrono::milliseconds(200))) {
+        held = 0;
+        for (auto& a : att) {
+            if (a.closed) continue;
+            char buf[256];
+            ssize_t n = ::recv(a.fd, buf, sizeof buf, MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) a.closed = true, a.lifetime = seconds_since(a.opened);
+            else ++held;
+        }
+    }
+    std::cout << probed << " connections open only on the client's side at the end were spoken to; " << held
+              << " are still open after that" << std::endl;
     int refused_at_once = 0, cut_later = 0, still_open = 0, never_connected = 0;
     double longest = 0;
     for (auto& a : att) {
@@ -293,13 +328,31 @@ int flood(Setup& s, int server_pid, int connections, int sources, int seconds, l
         if (!a.closed) ::close(a.fd);
     int frames_cut = 0;
     for (auto& t : frame_drips) frames_cut += (!t || ended(*t, 2000)) ? 1 : 0;
-    auto end_status = proc_status(server_pid);
     std::cout << "hostile connections: " << att.size() << "; closed by the server within 1 s: " << refused_at_once
               << "; later: " << cut_later << " (longest held " << longest << " s); never accepted by the kernel: "
               << never_connected << "; still open: " << still_open << std::endl;
-    std::cout << "server peak: " << peak.threads << " threads, " << peak.rss_kib / 1024 << " MiB RSS; after: "
-              << end_status.threads << " threads, " << end_status.rss_kib / 1024 << " MiB RSS" << std::endl;
-    verdict(still_open == 0, "the server closed every hostile connection by itself");
+    std::cout << "server peak: " << peak.threads << " threads, " << peak.rss_kib / 1024 << " MiB RSS, " << peak.sockets
+              << " sockets; after: " << end_status.threads << " threads, " << end_status.rss_kib / 1024 << " MiB RSS, "
+              << end_status.sockets << " sockets (before: " << start_status.sockets << ")" << std::endl;
+    // The victim's connection and the fresh client's are closed by now as well.
+    verdict(end_status.sockets <= start_status.sockets + 1,
+            "the server holds no hostile connection after the flood (" + std::to_string(end_status.sockets) + " sockets)");
+    static const char* kinds[] = {"silent", "half-open", "slowloris"};
+    for (int port = 0; port < 2; ++port)
+        for (int k = 0; k < 3; ++k) {
+            int n = 0, open = 0, answered = 0;
+            double lo = 1e9, hi = 0;
+            for (auto& a : att) {
+                if (a.enroll != (port == 1) || static_cast<int>(a.kind) != k) continue;
+                ++n;
+                open += a.closed ? 0 : 1;
+                answered += a.received > 0 ? 1 : 0;
+                if (a.closed) lo = std::min(lo, a.lifetime), hi = std::max(hi, a.lifetime);
+            }
+            std::cout << "  " << (port ? "enrollment " : "file       ") << kinds[k] << ": " << n << ", still open " << open
+                      << ", got server bytes " << answered << ", closed after " << lo << " .. " << hi << " s" << std::endl;
+        }
+    verdict(still_open == 0, "no hostile connection is left open (the server closed them, or reset them once spoken to)");
     verdict(frames_cut == 16, "every mTLS client dripping its first frame was cut (" + std::to_string(frames_cut) + "/16)");
     verdict(peak.threads <= max_threads,
             "threads stayed bounded (peak " + std::to_string(peak.threads) + " <= " + std::to_string(max_threads) + ")");
