@@ -45,8 +45,9 @@ testssl_verdict() {  # testssl_verdict PORT JSON
 }
 
 testssl_run "$file_port" "$work/testssl-file.json" &
+one=$!
 testssl_run "$enroll_port" "$work/testssl-enroll.json" &
-wait
+wait "$one" $!  # not a bare wait: the server is a background job too
 for p in "$file_port" "$enroll_port"; do
   json=$work/testssl-$( [[ $p == "$file_port" ]] && echo file || echo enroll ).json
   check "testssl $(who "$p"): JSON written" test -s "$json"
