@@ -2,6 +2,7 @@
 // tests/net. A setting OpenSSL refuses is fatal: a server that silently runs with a weaker
 // policy than configured is worse than one that does not start.
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include "sfts/net/tls.hpp"
 
@@ -33,6 +34,9 @@ SslCtxPtr make_ctx(const SSL_METHOD* method, std::uint64_t options) {
     SslCtxPtr ctx(check_ptr(SSL_CTX_new(method), "SSL_CTX_new"));
     SSL_CTX* c = ctx.get();
     check(static_cast<int>(SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION)), "SSL_CTX_set_min_proto_version");
+    // Level 2 (112-bit keys and signatures: no RSA-1024, no SHA-1 certificates) whatever the
+    // system's openssl.cnf says or the library was built with (upstream's built-in level is 1).
+    SSL_CTX_set_security_level(c, 2);
     check(SSL_CTX_set_cipher_list(c, kTls12Ciphers), "SSL_CTX_set_cipher_list");
     check(SSL_CTX_set_ciphersuites(c, kTls13Suites), "SSL_CTX_set_ciphersuites");
     check(static_cast<int>(SSL_CTX_set1_groups_list(c, kGroups)), "SSL_CTX_set1_groups_list");
@@ -70,6 +74,22 @@ ossl::X509StorePtr make_store(X509* ca_cert, const X509_CRL* crl, int purpose) {
     return store;
 }
 
+// A client certificate names one end entity. OpenSSL's sslclient purpose does not look at the
+// leaf's basicConstraints, so a certificate with CA markings (CA:TRUE, keyCertSign) would log
+// in like any other; refuse it (RFC 5280 4.2.1.9: such a key may mint identities).
+int refuse_ca_leaf(int ok, X509_STORE_CTX* store) {
+    if (ok && X509_STORE_CTX_get_error_depth(store) == 0) {
+        X509* cert = X509_STORE_CTX_get_current_cert(store);
+        const std::uint32_t flags = cert ? X509_get_extension_flags(cert) : 0;
+        const bool cert_sign = (flags & EXFLAG_KUSAGE) != 0 && (X509_get_key_usage(cert) & KU_KEY_CERT_SIGN) != 0;
+        if (cert && ((flags & EXFLAG_CA) != 0 || cert_sign || X509_check_ca(cert) != 0)) {
+            X509_STORE_CTX_set_error(store, X509_V_ERR_INVALID_NON_CA);
+            return 0;
+        }
+    }
+    return ok;
+}
+
 // The store is handed over under the lock; set1 takes its own reference.
 void install_store(SSL_CTX* ctx, X509_STORE* store) {
     check(static_cast<int>(SSL_CTX_set1_verify_cert_store(ctx, store)), "SSL_CTX_set1_verify_cert_store");
@@ -93,7 +113,7 @@ std::shared_ptr<TlsContext> TlsContext::server(const ServerTlsOptions& opts) {
     use_key_pair(c, opts.cert, opts.key);
     check(static_cast<int>(SSL_CTX_add1_chain_cert(c, opts.ca_cert)), "SSL_CTX_add1_chain_cert");
     if (opts.require_client_cert) {
-        SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+        SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, refuse_ca_leaf);
         // sslclient: a server certificate (serverAuth only) cannot be used to log in.
         check(SSL_CTX_set_purpose(c, X509_PURPOSE_SSL_CLIENT), "SSL_CTX_set_purpose");
         check(SSL_CTX_add_client_CA(c, opts.ca_cert), "SSL_CTX_add_client_CA");

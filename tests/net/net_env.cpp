@@ -19,9 +19,11 @@ void add_ext(X509* x, X509* issuer, int nid, const char* value) {
     if (!e || X509_add_ext(x, e.get(), -1) != 1) throw std::runtime_error(std::string("bad test extension ") + value);
 }
 
-// A client certificate exactly as sfts issues them, but with the validity a test wants.
-ossl::X509Ptr client_cert_valid_between(X509* ca, EVP_PKEY* ca_key, EVP_PKEY* key, const char* cn, long from,
-                                        long to) {
+// A client certificate exactly as sfts issues them, but with the validity (and, if asked, the
+// basicConstraints and keyUsage) a test wants.
+ossl::X509Ptr client_cert_valid_between(X509* ca, EVP_PKEY* ca_key, EVP_PKEY* key, const char* cn, long from, long to,
+                                        const char* basic = "critical,CA:FALSE",
+                                        const char* usage = "critical,digitalSignature") {
     ossl::X509Ptr x(X509_new());
     X509_set_version(x.get(), X509_VERSION_3);
     auto serial = pki::random_serial();
@@ -32,8 +34,8 @@ ossl::X509Ptr client_cert_valid_between(X509* ca, EVP_PKEY* ca_key, EVP_PKEY* ke
     X509_gmtime_adj(X509_getm_notBefore(x.get()), from);
     X509_gmtime_adj(X509_getm_notAfter(x.get()), to);
     X509_set_pubkey(x.get(), key);
-    add_ext(x.get(), ca, NID_basic_constraints, "critical,CA:FALSE");
-    add_ext(x.get(), ca, NID_key_usage, "critical,digitalSignature");
+    add_ext(x.get(), ca, NID_basic_constraints, basic);
+    add_ext(x.get(), ca, NID_key_usage, usage);
     add_ext(x.get(), ca, NID_ext_key_usage, "clientAuth");
     add_ext(x.get(), ca, NID_subject_key_identifier, "hash");
     add_ext(x.get(), ca, NID_authority_key_identifier, "keyid:always");
@@ -73,6 +75,8 @@ Pki::Pki() {
     alice = issue(*this, ca_cert.get(), ca_key.get(), "alice");
     bob = issue(*this, ca_cert.get(), ca_key.get(), "bob");
     expired = client_cert_valid_between(ca_cert.get(), ca_key.get(), client_key.get(), "alice", -7200, -3600);
+    ca_leaf = client_cert_valid_between(ca_cert.get(), ca_key.get(), client_key.get(), "alice", -60, 86400,
+                                        "critical,CA:TRUE", "critical,digitalSignature,keyCertSign");
     // Another CA (a P-256 key: fast to make; the point is only that we never trusted it).
     ossl::EvpPkeyPtr other_ca_key(EVP_EC_gen("P-256"));
     auto other_ca = pki::make_ca_certificate(other_ca_key.get(), {"other CA", "", 30});
@@ -85,6 +89,7 @@ Pki::Pki() {
     test::write_text(file("bob.pem"), ossl::to_pem(bob.get()));
     test::write_text(file("expired.pem"), ossl::to_pem(expired.get()));
     test::write_text(file("foreign.pem"), ossl::to_pem(foreign.get()));
+    test::write_text(file("ca_leaf.pem"), ossl::to_pem(ca_leaf.get()));
     test::write_text(file("client.key"), private_key_pem(client_key.get()));
 }
 

@@ -29,6 +29,7 @@ struct Pki {
     ossl::X509Ptr alice;          // valid client certificate
     ossl::X509Ptr bob;            // valid, but revoked by revoked_bob
     ossl::X509Ptr expired;        // CN=alice, expired an hour ago
+    ossl::X509Ptr ca_leaf;        // CN=alice from our CA, but CA:TRUE with keyCertSign
     ossl::X509Ptr foreign;        // CN=alice from another CA
     ossl::X509CrlPtr empty_crl, revoked_bob;
 

@@ -66,6 +66,8 @@ BOOST_AUTO_TEST_CASE(client_certificate_problems_are_auth_failures) {
         {cert_args("foreign"), "unable to get local issuer certificate", "unknown ca"},
         {cert_args("expired"), "certificate has expired", "certificate expired"},
         {cert_args("bob"), "certificate revoked", "certificate revoked"},
+        // A client certificate with CA markings, even from our CA (RFC 5280 4.2.1.9).
+        {cert_args("ca_leaf"), "invalid non-CA certificate", "alert"},
     };
     for (const auto& c : cases) {
         auto r = s_client(server_context(true, p.revoked_bob.get()), c.args);

@@ -119,7 +119,9 @@ FileStore::FileStore(const std::string& dir) : path_(dir) {
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         int err = errno;
-        if (err == ELOOP) fail(Errc::invalid_argument, "storage directory " + dir + " is a symbolic link");
+        // O_DIRECTORY|O_NOFOLLOW on a symlink gives ENOTDIR on Linux, not ELOOP: ask lstat.
+        if (err == ELOOP || (err == ENOTDIR && ::lstat(dir.c_str(), &st) == 0 && S_ISLNK(st.st_mode)))
+            fail(Errc::invalid_argument, "storage directory " + dir + " is a symbolic link");
         if (err == ENOTDIR) fail(Errc::invalid_argument, "storage directory " + dir + " is not a directory");
         if (err == ENOENT) fail(Errc::not_found, "storage directory " + dir + " does not exist");
         if (err == EACCES) fail(Errc::permission_denied, "storage directory " + dir + ": " + errno_text(err));
