@@ -717,7 +717,7 @@ int run_flood(const Args& a) {
     check(hung.load() == 0, "every attempt was closed by the server (none hung)");
     check(connect_failed.load() == 0, "every attempt's TCP connect went through (the listener kept up)");
     check(refused + held + hung + connect_failed == attempts, "every attempt accounted for");
-    check(held_peak <= held_max, "at most " + std::to_string(held_max) + " attempts held at once (per-source cap x sources)");
+    check(held_peak <= held_max, "at most " + std::to_string(held_max) + " attempts held at once");
     // During the flood a new login may meet the global cap, which attackers share: that is the
     // cap working (docs/security-testing-load.md). Before and after, every one must succeed.
     check(failed_before == 0 && failed_after == 0 && !pa.empty(), "new logins succeed before and after the flood");
