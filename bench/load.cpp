@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "load_common.hpp"
 #include "sfts/auth/hmac.hpp"
 #include "sfts/client/client.hpp"
 #include "sfts/error.hpp"
@@ -43,66 +44,16 @@
 namespace {
 
 using namespace sfts;
-using Clock = std::chrono::steady_clock;
+using load::Args;
+using load::Clock;
+using load::Login;
+using load::seconds_since;
+using load::sha256_file;
+using load::status_kib;
 namespace fs = std::filesystem;
 
-struct Args {
-    std::string mode, config;
-    std::map<std::string, std::string> opt;
-
-    std::string get(const std::string& k, const std::string& def = {}) const {
-        auto it = opt.find(k);
-        if (it != opt.end()) return it->second;
-        if (def.empty()) throw std::invalid_argument("missing " + k);
-        return def;
-    }
-    int num(const std::string& k, const std::string& def = {}) const { return std::stoi(get(k, def)); }
-};
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-proto::Sha256 sha256_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(Errc::not_found, "cannot read " + path);
-    ossl::EvpMdCtxPtr md(EVP_MD_CTX_new());
-    ossl::check(EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr), "EVP_DigestInit_ex");
-    std::vector<char> buf(1 << 20);
-    while (in) {
-        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-        ossl::check(EVP_DigestUpdate(md.get(), buf.data(), static_cast<std::size_t>(in.gcount())), "EVP_DigestUpdate");
-    }
-    proto::Sha256 d{};
-    unsigned int len = 0;
-    ossl::check(EVP_DigestFinal_ex(md.get(), d.data(), &len), "EVP_DigestFinal_ex");
-    return d;
-}
-
-// Credentials are read once; every login gets its own copy.
-struct Login {
-    client::ClientConfig cfg;
-    Secret pin, password;
-
-    explicit Login(const std::string& path) : cfg(client::load_client_config(path)) {
-        pin = hsm::read_secret(cfg.pin, "PIN: ");
-        password = hsm::read_secret(cfg.password, "Password: ");
-    }
-
-    std::unique_ptr<client::Session> connect() const {
-        auto pw = [this] { return password.clone(); };
-        return client::Session::connect(cfg, pin, pw, pw);
-    }
-};
-
-long status_kib(int pid, const char* field) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line, key = std::string(field) + ":";
-    while (std::getline(in, line))
-        if (line.rfind(key, 0) == 0) return std::stol(line.substr(key.size()));
-    return -1;
-}
-
 int run_transfer(const Args& a) {
-    Login login(a.config);
+    Login login(a.positional[0]);
     const int clients = a.num("--clients");
     const std::string src = a.get("--src"), dest = a.get("--dest"), tag = a.get("--tag", "t");
     struct Source {
@@ -172,7 +123,7 @@ int run_transfer(const Args& a) {
 }
 
 int run_idle(const Args& a) {
-    Login login(a.config);
+    Login login(a.positional[0]);
     const int n = a.num("--sessions");
     const int pid = a.num("--server-pid");
     // One session first, so the server's lazily built state (database, pools) is not counted
@@ -209,7 +160,7 @@ int run_idle(const Args& a) {
 }
 
 int run_handshakes(const Args& a) {
-    Login login(a.config);
+    Login login(a.positional[0]);
     const auto& cfg = login.cfg;
     const int count = a.num("--count");
     const int nthreads = a.num("--threads", "4");
@@ -272,13 +223,8 @@ int run_handshakes(const Args& a) {
 int main(int argc, char** argv) {
     Args a;
     try {
-        if (argc < 3) throw std::invalid_argument("need MODE and CONFIG");
-        a.mode = argv[1];
-        a.config = argv[2];
-        for (int i = 3; i < argc; i += 2) {
-            if (i + 1 >= argc) throw std::invalid_argument(std::string(argv[i]) + " needs a value");
-            a.opt[argv[i]] = argv[i + 1];
-        }
+        a = Args::parse(argc, argv);
+        if (a.positional.size() != 1) throw std::invalid_argument("need MODE and CONFIG");
         if (a.mode == "transfer") return run_transfer(a);
         if (a.mode == "idle") return run_idle(a);
         if (a.mode == "handshakes") return run_handshakes(a);

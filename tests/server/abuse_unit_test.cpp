@@ -145,6 +145,47 @@ BOOST_AUTO_TEST_CASE(connection_caps_count_open_connections) {
     BOOST_TEST(!g->open_connection(c).has_value());
 }
 
+// A source at its cap, or a full server, is refused at accept, before it takes a queue place
+// (tests/load: a flood of queued over-cap connections crowded out a user's new login).
+BOOST_AUTO_TEST_CASE(caps_are_checked_at_accept_too) {
+    Env e;
+    e.cfg.max_connections_per_source = 2;
+    e.cfg.max_connections = 3;
+    e.cfg.failure_threshold = 1000;
+    auto g = e.guard();
+    auto a = ip("203.0.113.1"), b = ip("203.0.113.2"), safe = ip("10.1.2.3");
+    BOOST_TEST(!g->open_connection(a).has_value());
+    BOOST_TEST(!g->admit_connection(a).has_value());  // one more may still come
+    BOOST_TEST(!g->open_connection(a).has_value());
+    auto why = g->admit_connection(a);
+    BOOST_TEST_REQUIRE(why.has_value());
+    BOOST_TEST(why->find("too many connections") != std::string::npos);
+    BOOST_TEST(!g->admit_connection(b).has_value());
+    BOOST_TEST(!g->admit_connection(safe).has_value());
+    BOOST_TEST(!g->open_connection(safe).has_value());  // the third: the server is full
+    BOOST_TEST(g->admit_connection(b).has_value());
+    BOOST_TEST(g->admit_connection(safe).has_value());  // the global cap counts everyone
+    g->connection_closed(safe);
+    BOOST_TEST(!g->admit_connection(safe).has_value());
+}
+
+// Connections queued before their source was blocked are refused when a worker takes them up,
+// and their failures are not written again.
+BOOST_AUTO_TEST_CASE(a_source_blocked_while_queued_is_refused_at_open) {
+    Env e;
+    e.cfg.failure_threshold = 2;
+    auto g = e.guard();
+    auto a = ip("198.51.100.20");
+    BOOST_TEST(!g->admit_connection(a).has_value());
+    BOOST_TEST(!g->failure(a, "certificate"));
+    BOOST_TEST(g->failure(a, "certificate"));
+    auto why = g->open_connection(a);
+    BOOST_TEST_REQUIRE(why.has_value());
+    BOOST_TEST(why->find("blocked") != std::string::npos);
+    BOOST_TEST(!g->failure(a, "certificate"));
+    BOOST_TEST(e.db->auth_failures_since(AbuseGuard::source_key(a), 0) == 0u);  // cleared at the block, none since
+}
+
 BOOST_AUTO_TEST_CASE(account_delays_grow_and_the_cap_locks) {
     Env e;
     e.cfg.account_max_failures = 5;

@@ -103,10 +103,25 @@ bool AbuseGuard::take(std::map<std::string, Bucket>& buckets, const std::string&
 }
 
 std::optional<std::string> AbuseGuard::admit_connection(const Poco::Net::IPAddress& a) {
-    if (safe(a)) return std::nullopt;
+    bool is_safe = safe(a);
     std::string src = source_key(a);
-    auto block = db_.find_block(src);
-    if (block && block->until_ms > clock_()) return "blocked (" + block->reason + ")";
+    // The caps are checked again when a worker takes the connection up (open_connection); here
+    // they keep a source that is already at its cap out of the queue, where its connections
+    // would wait for a worker in front of everyone else's (tests/load: a flood of them filled
+    // the queue and the dispatcher dropped a logged-in user's new connection).
+    bool at_cap = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (open_total_ >= cfg_.max_connections) return std::string("server connection limit reached");
+        if (!is_safe) {
+            auto it = open_.find(src);
+            at_cap = it != open_.end() && it->second >= cfg_.max_connections_per_source;
+        }
+    }
+    if (is_safe) return std::nullopt;
+    if (auto why = blocked(src)) return why;
+    // Not scored here: scoring writes to the database, and this thread accepts for everyone.
+    if (at_cap) return std::string("too many connections from this source");
     bool ok;
     {
         std::lock_guard lock(mutex_);
@@ -117,9 +132,18 @@ std::optional<std::string> AbuseGuard::admit_connection(const Poco::Net::IPAddre
     return std::string("connection rate limit exceeded");
 }
 
+std::optional<std::string> AbuseGuard::blocked(const std::string& src) const {
+    auto block = db_.find_block(src);
+    if (block && block->until_ms > clock_()) return "blocked (" + block->reason + ")";
+    return std::nullopt;
+}
+
 std::optional<std::string> AbuseGuard::open_connection(const Poco::Net::IPAddress& a) {
     std::string src = source_key(a);
     bool is_safe = safe(a);
+    // Connections queued before their source was blocked are refused before any TLS work.
+    if (!is_safe)
+        if (auto why = blocked(src)) return why;
     {
         std::lock_guard lock(mutex_);
         if (open_total_ >= cfg_.max_connections) return std::string("server connection limit reached");
@@ -158,6 +182,9 @@ bool AbuseGuard::failure(const Poco::Net::IPAddress& a, const std::string& kind)
         return false;
     }
     std::int64_t now = clock_();
+    // A blocked source is refused at accept; what its connections that were already queued do
+    // adds nothing, and each record is a synchronous database write that a flood would queue.
+    if (auto current = db_.find_block(src); current && current->until_ms > now) return false;
     db_.record_auth_failure(src, kind, now);
     std::size_t n = db_.auth_failures_since(src, now - cfg_.failure_window_ms);
     if (n < static_cast<std::size_t>(cfg_.failure_threshold)) return false;

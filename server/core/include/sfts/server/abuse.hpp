@@ -56,7 +56,7 @@ public:
     bool safe(const Poco::Net::IPAddress& a) const;
 
     // Called at accept, before any TLS work: the reason when the connection must be refused
-    // (blocked, or over the connection rate).
+    // (all connections at the global cap, the source blocked, at its cap or over its rate).
     std::optional<std::string> admit_connection(const Poco::Net::IPAddress& a);
     // Called when a worker takes the connection up: the reason when a cap is reached (per source,
     // all sources); otherwise it counts as open until connection_closed().
@@ -88,6 +88,7 @@ private:
         std::int64_t at_ms;
     };
     bool take(std::map<std::string, Bucket>& buckets, const std::string& key, double rate, double burst);
+    std::optional<std::string> blocked(const std::string& source_key) const;  // the reason, if blocked now
 
     db::Database& db_;
     AbuseConfig cfg_;
