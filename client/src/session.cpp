@@ -304,6 +304,9 @@ TransferResult Session::download_once(const std::string& remote_name, const std:
     ossl::check(EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr), "EVP_DigestInit_ex");
     std::uint64_t got = 0;
     std::string write_error;
+    // Writeback runs while the data still arrives, so the fsync below (durable before we
+    // report success) waits for one or two windows, not for the whole file.
+    WritebackWindow writeback;
     for (;;) {
         proto::Message m = impl_->receive();
         if (auto* c = std::get_if<proto::DownloadChunk>(&m)) {
@@ -320,6 +323,7 @@ TransferResult Session::download_once(const std::string& remote_name, const std:
                     left -= static_cast<std::size_t>(n);
                 }
             }
+            if (write_error.empty()) writeback.wrote(fd.get(), got);
             impl_->ch->recycle(std::move(c->data));  // the next chunk arrives in this memory
             if (progress) progress(got, h.size);
             if (cancelled(cancel)) {
