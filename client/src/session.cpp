@@ -273,7 +273,8 @@ TransferResult Session::upload_once(const std::string& local_path, const std::st
 
     ossl::EvpMdCtxPtr md(EVP_MD_CTX_new());
     ossl::check(EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr), "EVP_DigestInit_ex");
-    proto::UploadChunk chunk;
+    // File data is read straight into the frame buffer behind the header: no copies.
+    proto::ChunkWriter chunk(proto::MsgType::upload_chunk, static_cast<std::size_t>(std::min<std::uint64_t>(size, proto::max_chunk)));
     std::uint64_t sent = 0;
     auto abort = [&](Errc kind, const std::string& why) {
         impl_->ch->send(proto::TransferAbort{impl_->header()}, impl_->deadline());
@@ -287,15 +288,15 @@ TransferResult Session::upload_once(const std::string& local_path, const std::st
             expect_reply<proto::OkReply>(impl_->receive());
             return {remote_name, sent, {}, true};
         }
-        chunk.data.resize(static_cast<std::size_t>(std::min<std::uint64_t>(size - sent, proto::max_chunk)));
-        ssize_t n = ::read(fd.get(), chunk.data.data(), chunk.data.size());
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(size - sent, proto::max_chunk));
+        ssize_t n = ::read(fd.get(), chunk.data().data(), want);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) abort(Errc::io, "reading " + local_path + ": " + std::strerror(errno));
         if (n == 0) abort(Errc::integrity, local_path + " shrank while being uploaded; upload cancelled");
-        chunk.data.resize(static_cast<std::size_t>(n));
-        ossl::check(EVP_DigestUpdate(md.get(), chunk.data.data(), chunk.data.size()), "EVP_DigestUpdate");
-        impl_->ch->send(chunk, impl_->deadline());
-        sent += static_cast<std::uint64_t>(n);
+        const auto got = static_cast<std::size_t>(n);
+        ossl::check(EVP_DigestUpdate(md.get(), chunk.data().data(), got), "EVP_DigestUpdate");
+        impl_->ch->send_chunk(chunk, got, impl_->deadline());
+        sent += got;
         if (progress) progress(sent, size);
     }
     proto::UploadEnd end;
@@ -358,6 +359,9 @@ TransferResult Session::download_once(const std::string& remote_name, const std:
     ossl::check(EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr), "EVP_DigestInit_ex");
     std::uint64_t got = 0;
     std::string write_error;
+    // Writeback runs while the data still arrives, so the fsync below (durable before we
+    // report success) waits for one or two windows, not for the whole file.
+    WritebackWindow writeback;
     for (;;) {
         proto::Message m = impl_->receive();
         if (auto* c = std::get_if<proto::DownloadChunk>(&m)) {
@@ -374,6 +378,8 @@ TransferResult Session::download_once(const std::string& remote_name, const std:
                     left -= static_cast<std::size_t>(n);
                 }
             }
+            if (write_error.empty()) writeback.wrote(fd.get(), got);
+            impl_->ch->recycle(std::move(c->data));  // the next chunk arrives in this memory
             if (progress) progress(got, h.size);
             if (cancelled(cancel)) {
                 // transfer_abort would be seen only after the whole file: drop the connection
@@ -386,6 +392,7 @@ TransferResult Session::download_once(const std::string& remote_name, const std:
         expect_reply<proto::DownloadEnd>(std::move(m));
         break;
     }
+    impl_->ch->release_buffers();
     if (!write_error.empty()) fail(Errc::io, "writing " + tmp + ": " + write_error + "; download dropped");
     proto::Sha256 digest{};
     unsigned int len = 0;

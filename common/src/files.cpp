@@ -109,4 +109,15 @@ void make_dirs(const std::string& path, unsigned mode) {
     if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) fail(Errc::io, path + " is not a directory");
 }
 
+void WritebackWindow::wrote(int fd, std::uint64_t total) noexcept {
+    if (total < started_ + window_) return;
+    ::sync_file_range(fd, static_cast<off_t>(started_), static_cast<off_t>(total - started_), SYNC_FILE_RANGE_WRITE);
+    if (started_ > waited_) {
+        ::sync_file_range(fd, static_cast<off_t>(waited_), static_cast<off_t>(started_ - waited_),
+                          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+        waited_ = started_;
+    }
+    started_ = total;
+}
+
 }  // namespace sfts

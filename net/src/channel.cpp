@@ -10,6 +10,10 @@ namespace {
 
 // Larger than any TLS record (16 KiB of plaintext), so every read takes a whole record.
 constexpr std::size_t kReadSize = 64 * 1024;
+// A frame body with at least this much still to come (a chunk) is read straight into the
+// frame, not through buffer_: one copy less per byte. Smaller messages go through buffer_,
+// where one read may take several of them.
+constexpr std::size_t kDirectRead = 16 * 1024;
 
 // Wipes a received frame that held a password on every path out, exceptions included.
 struct SecretGuard {
@@ -52,6 +56,15 @@ proto::Message Channel::receive(Deadline idle_deadline, std::chrono::millisecond
         }
         // One deadline for every read of this message: a peer dripping bytes cannot keep the
         // connection (and its worker) forever.
+        if (decoder_.body_missing() >= kDirectRead) {
+            const std::size_t n = stream_->read_some(decoder_.body_space(), deadline);
+            if (n == 0)
+                fail(Errc::io, "connection closed by peer mid-frame (" + std::to_string(decoder_.buffered()) +
+                                   " bytes of it received)");
+            decoder_.body_written(n);
+            if (auto frame = decoder_.next()) return finish(*frame);
+            continue;
+        }
         const std::size_t n = stream_->read_some(buffer_, deadline);
         if (n == 0) {
             fail(Errc::io, decoder_.mid_frame() ? "connection closed by peer mid-frame (" +
@@ -77,8 +90,13 @@ proto::Message Channel::finish(proto::Frame& frame) {
         OPENSSL_cleanse(buffer_.data(), buffer_pos_);
         OPENSSL_cleanse(buffer_.data() + buffer_end_, buffer_.size() - buffer_end_);
     }
-    proto::Message m = proto::decode_message(frame);
+    const bool chunk = type == proto::MsgType::upload_chunk || type == proto::MsgType::download_chunk;
+    proto::Message m = proto::decode_message(std::move(frame));  // a chunk takes the body along
     session_.on_receive(type);
+    if (!chunk) {
+        if (secret) proto::wipe(frame.body);
+        decoder_.recycle(std::move(frame.body));
+    }
     return m;
 }
 

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <string>
+#include <utility>
 
 namespace sfts::proto {
 namespace {
@@ -109,6 +110,12 @@ Message decode_message(const Frame& frame) {
              "unknown message type " + std::to_string(static_cast<unsigned>(frame.type)));
     }
     return r->decode(frame.body);
+}
+
+Message decode_message(Frame&& frame) {
+    if (frame.type == UploadChunk::type) return UploadChunk::take(std::move(frame.body));
+    if (frame.type == DownloadChunk::type) return DownloadChunk::take(std::move(frame.body));
+    return decode_message(std::as_const(frame));
 }
 
 MsgType type_of(const Message& m) noexcept {

@@ -1,5 +1,6 @@
 #include "sfts/protocol/messages_transfer.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "fields.hpp"
@@ -20,6 +21,12 @@ Bytes decode_chunk(ByteView body) {
     const ByteView data = r.rest(max_chunk, "chunk");
     if (data.empty()) fail(Errc::protocol, "chunk: empty");
     return fields::to_bytes(data);
+}
+
+Bytes take_chunk(Bytes&& body) {
+    (void)Reader(body).rest(max_chunk, "chunk");  // the same limit check and message as decode
+    if (body.empty()) fail(Errc::protocol, "chunk: empty");
+    return std::move(body);
 }
 
 }  // namespace
@@ -46,6 +53,7 @@ UploadBegin UploadBegin::decode(ByteView body) {
 
 Bytes UploadChunk::encode() const { return encode_chunk(data); }
 UploadChunk UploadChunk::decode(ByteView body) { return {decode_chunk(body)}; }
+UploadChunk UploadChunk::take(Bytes&& body) { return {take_chunk(std::move(body))}; }
 
 Bytes UploadEnd::encode() const {
     Writer w;
@@ -137,6 +145,26 @@ DownloadHeader DownloadHeader::decode(ByteView body) {
 
 Bytes DownloadChunk::encode() const { return encode_chunk(data); }
 DownloadChunk DownloadChunk::decode(ByteView body) { return {decode_chunk(body)}; }
+DownloadChunk DownloadChunk::take(Bytes&& body) { return {take_chunk(std::move(body))}; }
+
+ChunkWriter::ChunkWriter(MsgType type, std::size_t capacity) : type_(type) {
+    if (type != MsgType::upload_chunk && type != MsgType::download_chunk)
+        fail(Errc::invalid_argument, "ChunkWriter: not a chunk type");
+    buf_.resize(frame_header_size + std::clamp<std::size_t>(capacity, 1, max_chunk));
+}
+
+ByteView ChunkWriter::frame(std::size_t n) {
+    if (n == 0) fail(Errc::invalid_argument, "chunk: empty");
+    if (n > max_chunk) fail(Errc::limit_exceeded, "chunk: larger than max_chunk");
+    if (n > buf_.size() - frame_header_size) fail(Errc::invalid_argument, "chunk: larger than the writer's buffer");
+    const auto len = static_cast<std::uint32_t>(n);
+    buf_[0] = static_cast<std::uint8_t>(len >> 24);
+    buf_[1] = static_cast<std::uint8_t>(len >> 16);
+    buf_[2] = static_cast<std::uint8_t>(len >> 8);
+    buf_[3] = static_cast<std::uint8_t>(len);
+    buf_[4] = static_cast<std::uint8_t>(type_);
+    return ByteView(buf_).first(frame_header_size + n);
+}
 
 Bytes DownloadEnd::encode() const {
     Writer w;

@@ -1,3 +1,4 @@
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <boost/test/unit_test.hpp>
@@ -609,6 +610,64 @@ BOOST_AUTO_TEST_CASE(lookup_exceptions_pass_through) {
     auto corrupt = ScramServer([](const std::string&) { return std::optional<ScramVerifier>(ScramVerifier{}); },
                                random_bytes(32), random_bytes(32));
     BOOST_TEST((sfts::test::kind_of([&] { corrupt.client_first(kMechanism, bytes("n,,n=alice,r=abc")); }) == Errc::integrity));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// SaltedPassword is PBKDF2-HMAC-SHA256 computed by Nettle (auth/src/scram_keys.cpp). Two
+// independent oracles: the published PBKDF2-HMAC-SHA256 vectors of RFC 7914 section 11 (its
+// first 32 bytes are our one output block), and OpenSSL's PKCS5_PBKDF2_HMAC on random inputs,
+// including keys longer than the SHA-256 block (hashed first by HMAC) and odd salt lengths.
+BOOST_AUTO_TEST_SUITE(pbkdf2)
+
+std::vector<std::uint8_t> unhex(std::string_view h) {
+    std::vector<std::uint8_t> out;
+    for (std::size_t i = 0; i + 1 < h.size(); i += 2)
+        out.push_back(static_cast<std::uint8_t>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
+    return out;
+}
+
+std::vector<std::uint8_t> openssl_pbkdf2(std::string_view pw, std::span<const std::uint8_t> salt, int iterations) {
+    std::vector<std::uint8_t> out(32);
+    BOOST_REQUIRE(PKCS5_PBKDF2_HMAC(pw.data(), static_cast<int>(pw.size()), salt.data(), static_cast<int>(salt.size()),
+                                    iterations, EVP_sha256(), static_cast<int>(out.size()), out.data()) == 1);
+    return out;
+}
+
+BOOST_AUTO_TEST_CASE(rfc7914_vectors) {
+    const auto salt1 = bytes("salt");
+    BOOST_TEST(salted_password(Secret("passwd"), salt1, 1) ==
+                   unhex("55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"),
+               boost::test_tools::per_element());
+    const auto salt2 = bytes("NaCl");
+    BOOST_TEST(salted_password(Secret("Password"), salt2, 80000) ==
+                   unhex("4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56"),
+               boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(agrees_with_openssl_on_random_inputs) {
+    std::mt19937 rng(20261127);
+    const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!";
+    for (int round = 0; round < 40; ++round) {
+        std::string pw(1 + rng() % 100, 'x');  // up to 100 bytes: past the 64-byte HMAC block
+        for (char& c : pw) c = alphabet[rng() % alphabet.size()];
+        std::vector<std::uint8_t> salt(1 + rng() % 70);
+        for (auto& b : salt) b = static_cast<std::uint8_t>(rng());
+        const std::uint32_t iterations = round < 4 ? static_cast<std::uint32_t>(round + 1) : 1 + rng() % 5000;
+        BOOST_TEST_CONTEXT("password length " << pw.size() << ", salt length " << salt.size() << ", iterations "
+                                              << iterations) {
+            BOOST_TEST(salted_password(Secret(pw), salt, iterations) ==
+                           openssl_pbkdf2(pw, salt, static_cast<int>(iterations)),
+                       boost::test_tools::per_element());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(refuses_bad_parameters) {
+    const auto salt = bytes("salt");
+    BOOST_TEST((sfts::test::kind_of([&] { salted_password(Secret("passwd"), salt, 0); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { salted_password(Secret("passwd"), std::span<const std::uint8_t>{}, 4096); }) ==
+                Errc::invalid_argument));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

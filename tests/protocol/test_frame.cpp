@@ -1,5 +1,8 @@
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <utility>
+
 #include "helpers.hpp"
 #include "samples.hpp"
 #include "sfts/protocol/frame.hpp"
@@ -133,6 +136,126 @@ BOOST_AUTO_TEST_CASE(maximum_frame_is_accepted_and_bounded) {
     BOOST_REQUIRE(f.has_value());
     BOOST_TEST(f->body.size() == max_frame_body);
     BOOST_TEST(dec.buffered() == 0u);
+}
+
+// A network adapter reading bodies straight into the frame (body_space / body_written) sees
+// the same frames as one feeding a copy.
+BOOST_AUTO_TEST_CASE(direct_body_reads_equal_feeding) {
+    for (const Conversation& c : all_conversations()) {
+        const Bytes stream = encode_all(c.messages);
+        const auto expected = frames_of(stream, stream.size());
+        for (std::size_t step : {std::size_t{1}, std::size_t{3}, std::size_t{100000}}) {
+            FrameDecoder dec;
+            std::vector<Frame> got;
+            ByteView in(stream);
+            while (!in.empty()) {
+                if (dec.body_missing() > 0) {
+                    auto space = dec.body_space();
+                    BOOST_REQUIRE(!space.empty());
+                    BOOST_TEST(space.size() <= dec.body_missing());
+                    const std::size_t n = std::min({step, space.size(), in.size()});
+                    std::copy_n(in.begin(), n, space.begin());
+                    dec.body_written(n);
+                    in = in.subspan(n);
+                } else {
+                    BOOST_TEST(dec.body_space().empty());
+                    in = in.subspan(dec.feed(in.first(std::min(step, in.size()))));
+                }
+                while (auto f = dec.next()) {
+                    got.push_back(*f);
+                    dec.recycle(std::move(f->body));  // recycled memory must not leak into later frames
+                }
+            }
+            dec.expect_clean_eof();
+            BOOST_TEST((got == expected));
+        }
+    }
+}
+
+// The room offered grows with what has arrived: a peer announcing the maximum and sending
+// little makes the decoder hold little.
+BOOST_AUTO_TEST_CASE(body_space_grows_with_arrivals) {
+    FrameDecoder dec;
+    const Bytes h = header(static_cast<std::uint32_t>(max_frame_body), 0x31);
+    BOOST_TEST(dec.feed(h) == frame_header_size);
+    BOOST_TEST(dec.body_missing() == max_frame_body);
+    auto space = dec.body_space();
+    BOOST_TEST(space.size() == 64u * 1024);
+    BOOST_TEST(dec.capacity() < 128u * 1024);
+    dec.body_written(10);
+    BOOST_TEST(dec.buffered() == frame_header_size + 10);
+    std::size_t got = 10;
+    while (dec.body_missing() > 0) {
+        space = dec.body_space();
+        BOOST_TEST(space.size() <= std::max<std::size_t>(64 * 1024, got));
+        std::fill(space.begin(), space.end(), std::uint8_t{7});
+        dec.body_written(space.size());
+        got += space.size();
+        BOOST_TEST(dec.capacity() <= 2 * got + 64 * 1024);
+    }
+    const auto f = dec.next();
+    BOOST_REQUIRE(f.has_value());
+    BOOST_TEST(f->body.size() == max_frame_body);
+    BOOST_TEST(dec.capacity() == 0u);  // the body left with the frame
+}
+
+// A recycled body serves the next frame without a new allocation, and release() drops it.
+BOOST_AUTO_TEST_CASE(recycled_body_is_reused) {
+    FrameDecoder dec;
+    Bytes stream = encode_message(UploadChunk{Bytes(max_chunk, 0x11)});
+    const Bytes second = encode_message(UploadChunk{Bytes(max_chunk / 2, 0x22)});
+    feed_all(dec, stream, [&](Frame&& f) {
+        const auto* mem = f.body.data();
+        dec.recycle(std::move(f.body));
+        feed_all(dec, second, [&](Frame&& g) {
+            BOOST_TEST(g.body.data() == mem);  // the same memory, not a fresh buffer
+            BOOST_TEST(g.body.size() == max_chunk / 2);
+            BOOST_TEST((g.body == Bytes(max_chunk / 2, 0x22)));
+        });
+    });
+    dec.recycle(Bytes(100));
+    BOOST_TEST(dec.capacity() >= 100u);
+    dec.release();
+    BOOST_TEST(dec.capacity() == 0u);
+}
+
+// decode_message(Frame&&) hands a chunk the frame body itself, with the same checks.
+BOOST_AUTO_TEST_CASE(chunk_takes_the_body) {
+    Frame f{MsgType::download_chunk, Bytes(4096, 0x5A)};
+    const auto* mem = f.body.data();
+    Message m = decode_message(std::move(f));
+    auto* c = std::get_if<DownloadChunk>(&m);
+    BOOST_REQUIRE(c != nullptr);
+    BOOST_TEST(c->data.data() == mem);
+    BOOST_TEST((c->data == Bytes(4096, 0x5A)));
+    SFTS_CHECK_ERRC(decode_message(Frame{MsgType::upload_chunk, Bytes{}}), Errc::protocol);
+    SFTS_CHECK_ERRC(decode_message(Frame{MsgType::upload_chunk, Bytes(max_chunk + 1, 0)}), Errc::limit_exceeded);
+    const Frame empty{MsgType::upload_chunk, Bytes{}};  // the copying path agrees
+    SFTS_CHECK_ERRC(decode_message(empty), Errc::protocol);
+}
+
+// ChunkWriter's in-place frames are byte for byte those of encode_message.
+BOOST_AUTO_TEST_CASE(chunk_writer_matches_encoder) {
+    for (MsgType t : {MsgType::upload_chunk, MsgType::download_chunk}) {
+        ChunkWriter w(t);
+        BOOST_TEST(w.data().size() == max_chunk);
+        for (std::size_t n : {std::size_t{1}, std::size_t{4096}, max_chunk}) {
+            for (std::size_t i = 0; i < n; ++i) w.data()[i] = static_cast<std::uint8_t>(i * 7 + n);
+            const Bytes data(w.data().begin(), w.data().begin() + static_cast<std::ptrdiff_t>(n));
+            const Bytes expected = t == MsgType::upload_chunk ? encode_message(UploadChunk{data})
+                                                              : encode_message(DownloadChunk{data});
+            const ByteView frame = w.frame(n);
+            BOOST_TEST(Bytes(frame.begin(), frame.end()) == expected, boost::test_tools::per_element());
+        }
+        SFTS_CHECK_ERRC(w.frame(0), Errc::invalid_argument);
+        SFTS_CHECK_ERRC(w.frame(max_chunk + 1), Errc::limit_exceeded);
+    }
+    SFTS_CHECK_ERRC(ChunkWriter(MsgType::upload_end), Errc::invalid_argument);
+    ChunkWriter small(MsgType::upload_chunk, 4096);
+    BOOST_TEST(small.data().size() == 4096u);
+    BOOST_TEST(small.frame(4096).size() == frame_header_size + 4096);
+    SFTS_CHECK_ERRC(small.frame(4097), Errc::invalid_argument);
+    BOOST_TEST(ChunkWriter(MsgType::download_chunk, 0).data().size() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -176,6 +176,7 @@ private:
 
     void commands() {
         for (;;) {
+            ch_.release_buffers();  // an idle session holds no chunk buffer
             auto idle = net::deadline_in(milliseconds(ctx_.cfg.limits.idle_timeout_ms));
             proto::Message m = ch_.receive(idle, milliseconds(ctx_.cfg.limits.frame_timeout_ms));
             auto type = proto::type_of(m);
@@ -331,6 +332,7 @@ private:
                     fail(Errc::limit_exceeded, "more data than announced");
                 upload.write(c->data);
                 ossl::check(EVP_DigestUpdate(md.get(), c->data.data(), c->data.size()), "EVP_DigestUpdate");
+                ch_.recycle(std::move(c->data));  // the next chunk is read into this memory
                 continue;
             }
             if (std::holds_alternative<proto::TransferAbort>(m)) {
@@ -395,14 +397,15 @@ private:
         ch_.send(h, frame_deadline());
         // The server does not re-hash what it sends: the client checks size, hash and signature,
         // so a file damaged on disk is caught where it matters, and dropped there.
-        proto::DownloadChunk chunk;
+        // Read straight into the frame buffer behind the header: no copies.
+        proto::ChunkWriter chunk(proto::MsgType::download_chunk,
+                                 static_cast<std::size_t>(std::min<std::uint64_t>(rec->size, proto::max_chunk)));
         std::uint64_t left = rec->size;
         while (left > 0) {
-            chunk.data.resize(static_cast<std::size_t>(std::min<std::uint64_t>(left, proto::max_chunk)));
-            std::size_t got = reader.read(chunk.data);
+            const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.data().size()));
+            std::size_t got = reader.read(chunk.data().first(want));
             if (got == 0) fail(Errc::io, "stored file ended early");
-            chunk.data.resize(got);
-            ch_.send(chunk, frame_deadline());
+            ch_.send_chunk(chunk, got, frame_deadline());
             left -= got;
         }
         ch_.send(proto::DownloadEnd{r.header.request_id}, frame_deadline());

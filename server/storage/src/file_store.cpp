@@ -22,10 +22,6 @@ namespace sfts::storage {
 
 namespace {
 
-// Start writeback of what an upload has written every this many bytes, so that the one fsync
-// at commit finds little left to do and a 1 GiB upload does not pile up dirty pages.
-constexpr std::uint64_t kWritebackWindow = 32ull << 20;
-
 std::string errno_text(int err) { return std::strerror(err); }
 
 // What a client may be told: the kind of trouble, never a path.
@@ -244,7 +240,7 @@ FileStore::Upload::Upload(Upload&& o) noexcept
       temp_name_(std::move(o.temp_name_)),
       written_(o.written_),
       reserved_(o.reserved_),
-      flushed_to_(o.flushed_to_),
+      writeback_(o.writeback_),
       committed_(o.committed_) {
     o.committed_ = true;  // the moved-from object owns nothing to clean up
 }
@@ -257,7 +253,7 @@ FileStore::Upload& FileStore::Upload::operator=(Upload&& o) noexcept {
         temp_name_ = std::move(o.temp_name_);
         written_ = o.written_;
         reserved_ = o.reserved_;
-        flushed_to_ = o.flushed_to_;
+        writeback_ = o.writeback_;
         committed_ = o.committed_;
         o.committed_ = true;
     }
@@ -286,12 +282,7 @@ void FileStore::Upload::write(std::span<const std::uint8_t> data) {
         left -= static_cast<std::size_t>(n);
         written_ += static_cast<std::uint64_t>(n);
     }
-    if (written_ - flushed_to_ >= kWritebackWindow) {
-        // Asynchronous: only starts writeback; durability still comes from fsync at commit.
-        ::sync_file_range(fd_.get(), static_cast<off_t>(flushed_to_), static_cast<off_t>(written_ - flushed_to_),
-                          SYNC_FILE_RANGE_WRITE);
-        flushed_to_ = written_;
-    }
+    writeback_.wrote(fd_.get(), written_);
 }
 
 void FileStore::Upload::commit(const std::string& name, bool overwrite) {

@@ -36,6 +36,13 @@ public:
         stream_->write_all(frame, deadline);
     }
 
+    // A chunk frame built in place (proto::ChunkWriter, data()[0, n)): one TLS write, no copy.
+    void send_chunk(proto::ChunkWriter& w, std::size_t n, Deadline deadline) {
+        const proto::ByteView frame = w.frame(n);
+        session_.on_send(w.type());
+        stream_->write_all(frame, deadline);
+    }
+
     // The next message; Error(protocol) for malformed or out-of-order input, Error(io) when
     // the peer closed the connection (mid-frame or not), Error(timeout) at the deadline.
     // The deadline bounds the whole message, not each read: a peer dripping one byte a
@@ -45,6 +52,11 @@ public:
     // arrived, the whole frame must follow within frame_timeout (a client that starts a frame
     // and then drips one byte a second is cut off then, not at the idle deadline).
     proto::Message receive(Deadline idle_deadline, std::chrono::milliseconds frame_timeout);
+
+    // Hands the data of a received chunk back once it is written and hashed: the next chunk
+    // is read into the same memory. release_buffers() frees it (a transfer has ended).
+    void recycle(proto::Bytes&& chunk_data) noexcept { decoder_.recycle(std::move(chunk_data)); }
+    void release_buffers() noexcept { decoder_.release(); }
 
     TlsStream& tls() { return *stream_; }
     const proto::Session& session() const { return session_; }

@@ -35,6 +35,8 @@ concept WireMessage = requires(const M& m, ByteView body) {
 // Dispatches on frame.type through the one message table. Unknown type, malformed body or
 // trailing bytes: Error(protocol); a field over its limit: Error(limit_exceeded).
 Message decode_message(const Frame& frame);
+// The same; a chunk takes the frame's body as its data instead of copying it.
+Message decode_message(Frame&& frame);
 
 MsgType type_of(const Message& m) noexcept;
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "sfts/protocol/bytes.hpp"
@@ -31,6 +32,8 @@ struct UploadChunk {
 
     Bytes encode() const;
     static UploadChunk decode(ByteView body);
+    // The same checks as decode, taking the frame body itself as the data (no copy).
+    static UploadChunk take(Bytes&& body);
     bool operator==(const UploadChunk&) const = default;
 };
 
@@ -98,7 +101,28 @@ struct DownloadChunk {
 
     Bytes encode() const;
     static DownloadChunk decode(ByteView body);
+    static DownloadChunk take(Bytes&& body);
     bool operator==(const DownloadChunk&) const = default;
+};
+
+// Builds chunk frames (upload_chunk or download_chunk) in one reusable buffer: the sender reads
+// file data straight into data(), and frame(n) puts the frame header in front of the first n
+// bytes, so a chunk reaches the TLS layer without being copied. The bytes are those of
+// encode_message(UploadChunk{...}) / encode_message(DownloadChunk{...}).
+class ChunkWriter {
+public:
+    // data() holds capacity bytes, clamped to 1..max_chunk (a small file needs no 1 MiB
+    // buffer). invalid_argument for a type other than the two chunks.
+    explicit ChunkWriter(MsgType type, std::size_t capacity = max_chunk);
+    MsgType type() const noexcept { return type_; }
+    std::span<std::uint8_t> data() noexcept { return std::span<std::uint8_t>(buf_).subspan(frame_header_size); }
+    // The complete frame carrying data()[0, n): invalid_argument for 0 or more than data()
+    // holds, limit_exceeded over max_chunk.
+    ByteView frame(std::size_t n);
+
+private:
+    MsgType type_;
+    Bytes buf_;
 };
 
 struct DownloadEnd {

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <utility>
 
+#include "sfts/files.hpp"
+
 namespace sfts::storage {
 
 // Prefix of our own temporary files; names starting with ".sfts-" are reserved.
@@ -79,7 +81,7 @@ public:
         std::string temp_name_;
         std::uint64_t written_ = 0;
         std::uint64_t reserved_ = 0;     // bytes preallocated by begin_upload
-        std::uint64_t flushed_to_ = 0;   // writeback started up to here (sync_file_range)
+        WritebackWindow writeback_;      // the one fsync at commit finds little left to do
         bool committed_ = false;
     };
     // expected_size, when known (upload_begin carries it), is preallocated so that a full disk
