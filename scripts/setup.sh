@@ -5,15 +5,20 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git ca-certificates clang libclang-rt-14-dev
+  build-essential cmake ninja-build pkg-config git ca-certificates clang libclang-rt-14-dev llvm-14
   # crypto and tokens
   openssl libssl-dev libp11-dev libengine-pkcs11-openssl softhsm2 opensc p11-kit libp11-kit-dev
   # POCO (Net, NetSSL, Util, Data + SQLite), SQLite CLI
   libpoco-dev libsqlite3-dev sqlite3
   # tests, UI, login and password policy, systemd integration
   libboost-test-dev libncurses-dev libgsasl-dev libpwquality-dev cracklib-runtime libsystemd-dev
+  # PBKDF2 for the client's SCRAM SaltedPassword (OpenSSL 3's is 3.5x slower; docs/benchmarks.md)
+  nettle-dev
   # test and demo tools
   procps psmisc systemd tmux openssh-server openssh-client time
+  # fault tests (chattr, prlimit, unshare), TLS scanning, packaging and man page checks
+  e2fsprogs util-linux testssl.sh bsdextrautils bind9-dnsutils jq
+  dpkg-dev init-system-helpers groff-base man-db shellcheck lintian
 )
 
 missing=()
