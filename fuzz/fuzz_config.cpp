@@ -6,8 +6,8 @@
 // Input: byte 0 bit 0 picks the server's or the client's file; the rest is the file's content.
 // Invariants: loading succeeds or fails with Error(invalid_argument) naming the problem - never
 // another exception (a POCO exception escaping would end sftsd or sfts with "internal error");
-// and ini::read round-trips: the entries it returns, written back as "[section]\nkey = value",
-// read back to the same entries.
+// and ini::read round-trips: the entries it returns (keys made of option-name characters),
+// written back as "[section]\nkey = value", read back to the same entries.
 #include <unistd.h>
 
 #include <algorithm>
@@ -72,6 +72,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     std::vector<ini::RawEntry> entries;
     if (!sfts::fuzz::accepted({Errc::invalid_argument}, [&] { entries = ini::read(path); })) return 0;
+    // The round trip is checked for files whose keys look like option names (lower case): POCO
+    // has no quoting, so a section named "]x" cannot be written back, and it compares keys
+    // case-insensitively, so "[log]" and "[LOG]" are one section (both refused anyway: the
+    // option table's names are lower case and compared exactly).
+    for (const auto& e : entries)
+        if (e.key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") !=
+            std::string::npos)
+            return 0;
     std::string text;
     for (const auto& e : entries) {
         const auto dot = e.key.find('.');
@@ -87,6 +95,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::fprintf(stderr, "re-read: %s\n", e.what());
         crash("ini::read refused its own entries written back");
     }
-    if (sorted(again) != sorted(entries)) crash("ini::read does not round-trip");
+    if (sorted(again) != sorted(entries)) {
+        for (const auto& [k, v] : sorted(entries)) std::fprintf(stderr, "first:  '%s' = '%s'\n", k.c_str(), v.c_str());
+        for (const auto& [k, v] : sorted(again)) std::fprintf(stderr, "again:  '%s' = '%s'\n", k.c_str(), v.c_str());
+        crash("ini::read does not round-trip");
+    }
     return 0;
 }
