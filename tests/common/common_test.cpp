@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <set>
 
 #include "sfts/error.hpp"
@@ -132,6 +133,11 @@ BOOST_AUTO_TEST_CASE(config_defaults_and_errors_name_the_option) {
     // '#' starts a comment as documented, even with dots and '=' in it (the shipped sample).
     test::write_text(path, "# /etc/sftsd/sftsd.conf (sftsd.service)\n[pki]\n  # a=b.c\nca_days = 11\n");
     BOOST_TEST(server::load_config(path).pki.ca.days == 11);
+    // The shipped sample loads as it is.
+    const char* src = std::getenv("SFTS_SOURCE_DIR");
+    BOOST_REQUIRE(src);
+    BOOST_TEST(server::load_config(std::string(src) + "/systemd/sftsd.conf.sample").pin_source.describe().find("token-pin") !=
+               std::string::npos);
     test::write_text(path, "#\n[paths]\nstate_dir = /x#y\n");
     BOOST_TEST(server::load_config(path).pki.state_dir == "/x#y");
     // Every default round-trips through the documented defaults file.
