@@ -72,13 +72,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     std::vector<ini::RawEntry> entries;
     if (!sfts::fuzz::accepted({Errc::invalid_argument}, [&] { entries = ini::read(path); })) return 0;
-    // The round trip is checked for files whose keys look like option names (lower case): POCO
-    // has no quoting, so a section named "]x" cannot be written back, and it compares keys
-    // case-insensitively, so "[log]" and "[LOG]" are one section (both refused anyway: the
-    // option table's names are lower case and compared exactly).
+    // The round trip is checked for files whose keys look like option names (lower case, no
+    // empty part): POCO has no quoting, so a section named "]x" or "" cannot be written back,
+    // and it compares keys case-insensitively, so "[log]" and "[LOG]" are one section (both
+    // refused anyway: the option table's names are lower case and compared exactly).
     for (const auto& e : entries)
-        if (e.key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") !=
-            std::string::npos)
+        if (e.key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") != std::string::npos ||
+            e.key.starts_with('.') || e.key.ends_with('.') || e.key.find("..") != std::string::npos)
             return 0;
     std::string text;
     for (const auto& e : entries) {
