@@ -123,6 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool committed = sfts::fuzz::accepted({Errc::invalid_argument}, [&] { up.commit(name, false); });
     if (committed != valid) crash("FileStore::commit disagrees with valid_filename");
     if (!committed) return 0;
+    sfts::fuzz::note("file stored");
     const auto list = entries();
     if (list.size() != 1 || list[0] != name) crash("the committed file is not exactly that directory entry");
     if (store.open(name).size() != 1) crash("the committed file does not open with its content");

@@ -97,6 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string canonical =
         "c=" + auth::detail::base64_encode(bytes(cbind)) + ",r=" + nonce + ",p=" + proof;
     if (ok) {
+        sfts::fuzz::note("login succeeded");
         if (!known) crash("login succeeded for an unknown user");
         if (proof_at == std::string::npos || cf.substr(proof_at + 3) != proof ||
             cf.substr(0, proof_at) != without_proof) crash("login succeeded with a wrong proof");

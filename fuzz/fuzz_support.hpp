@@ -39,6 +39,13 @@ bool accepted(std::initializer_list<Errc> allowed, F&& f) {
     }
 }
 
+// SFTS_FUZZ_VERBOSE=1 makes harnesses say which outcome an input reached (to check that the
+// seeds reach the accepting paths, e.g. `fuzz_scram_server corpus/fuzz_scram_server/plain_ok`).
+inline void note(const char* what) {
+    static const bool verbose = std::getenv("SFTS_FUZZ_VERBOSE") != nullptr;
+    if (verbose) std::fprintf(stderr, "fuzz: %s\n", what);
+}
+
 inline std::string_view chars(std::span<const std::uint8_t> b) {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
