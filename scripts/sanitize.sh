@@ -37,7 +37,11 @@ launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
-cmake -S . -B "$build" -G Ninja -DSFTS_SANITIZE="$mode" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
+# -O1 -g1: the sanitizers' recommended optimisation, and line tables only (symbolized stacks),
+# which compiles markedly faster than -O2 -g on a 2-core CI machine.
+cmake -S . -B "$build" -G Ninja -DSFTS_SANITIZE="$mode" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
+  "${launcher[@]}" >/dev/null
 cmake --build "$build" --target "${targets[@]}"
 
 supp=$PWD/scripts/sanitizers
