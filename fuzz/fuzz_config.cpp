@@ -28,8 +28,10 @@ using sfts::fuzz::crash;
 
 const std::string& dir() {
     static const std::string d = [] {
-        char tmpl[] = "/dev/shm/sfts-fuzz-config-XXXXXX";
-        const char* p = mkdtemp(tmpl);
+        char shm[] = "/dev/shm/sfts-fuzz-config-XXXXXX";
+        char tmp[] = "/tmp/sfts-fuzz-config-XXXXXX";
+        const char* p = mkdtemp(shm);
+        if (!p) p = mkdtemp(tmp);
         if (!p) crash("mkdtemp failed");
         static std::string keep = p;
         std::atexit([] {
