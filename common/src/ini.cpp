@@ -11,8 +11,27 @@
 
 namespace sfts::ini {
 
+namespace {
+
+// POCO's INI reader knows only ';' comments; the documented syntax (docs/configuration.md) also
+// has '#', as in the shipped sftsd.conf.sample. Such lines are blanked (not removed, so line
+// numbers stay) before POCO sees them.
+std::string without_hash_comments(std::string text) {
+    std::size_t line = 0;
+    while (line < text.size()) {
+        std::size_t end = text.find('\n', line);
+        if (end == std::string::npos) end = text.size();
+        std::size_t first = text.find_first_not_of(" \t", line);
+        if (first < end && text[first] == '#') text.replace(line, end - line, end - line, ' ');
+        line = end + 1;
+    }
+    return text;
+}
+
+}  // namespace
+
 std::vector<RawEntry> read(const std::string& path) {
-    std::string text = read_file(path, 1 << 20);
+    std::string text = without_hash_comments(read_file(path, 1 << 20));
     Poco::AutoPtr<Poco::Util::IniFileConfiguration> conf;
     try {
         std::istringstream in(text);
@@ -20,6 +39,9 @@ std::vector<RawEntry> read(const std::string& path) {
     } catch (const Poco::Exception& e) {
         fail(Errc::invalid_argument, path + ": " + e.displayText());
     }
+    // POCO splits keys at '.', so "[server]\nx.y = 1" or "[a.b]" make a tree deeper than
+    // section.key. Walk all of it (iteratively: a long dotted key is a deep tree) and report every
+    // key that holds a value by its full name; the option table then names any stray one.
     std::vector<RawEntry> out;
     Poco::Util::AbstractConfiguration::Keys sections;
     conf->keys(sections);
@@ -27,7 +49,16 @@ std::vector<RawEntry> read(const std::string& path) {
         Poco::Util::AbstractConfiguration::Keys keys;
         conf->keys(sec, keys);
         if (keys.empty() && conf->has(sec)) fail(Errc::invalid_argument, path + ": option '" + sec + "' outside a section");
-        for (const auto& k : keys) out.push_back({sec + "." + k, conf->getString(sec + "." + k)});
+        std::vector<std::string> todo;
+        for (const auto& k : keys) todo.push_back(sec + "." + k);
+        while (!todo.empty()) {
+            std::string key = std::move(todo.back());
+            todo.pop_back();
+            if (conf->has(key)) out.push_back({key, conf->getString(key)});
+            Poco::Util::AbstractConfiguration::Keys sub;
+            conf->keys(key, sub);
+            for (const auto& k : sub) todo.push_back(key + "." + k);
+        }
     }
     return out;
 }

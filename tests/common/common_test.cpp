@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <set>
 
 #include "sfts/error.hpp"
@@ -125,6 +126,20 @@ BOOST_AUTO_TEST_CASE(config_defaults_and_errors_name_the_option) {
     expect_error("[pki]\nca_dayz = 10\n", "pki.ca_dayz");
     expect_error("[hsm]\ntoken = http://example\n", "hsm.token");
     expect_error("[hsm]\npin = 1234\n", "hsm.pin");
+    // Found by fuzz_config: POCO splits keys at '.', and a dotted key used to escape as
+    // Poco::NotFoundException instead of naming the option.
+    expect_error("[server]\nx.y = 1\n", "server.x.y");
+    expect_error("[server.x]\ny = 1\n", "server.x.y");
+    // '#' starts a comment as documented, even with dots and '=' in it (the shipped sample).
+    test::write_text(path, "# /etc/sftsd/sftsd.conf (sftsd.service)\n[pki]\n  # a=b.c\nca_days = 11\n");
+    BOOST_TEST(server::load_config(path).pki.ca.days == 11);
+    // The shipped sample loads as it is.
+    const char* src = std::getenv("SFTS_SOURCE_DIR");
+    BOOST_REQUIRE(src);
+    BOOST_TEST(server::load_config(std::string(src) + "/systemd/sftsd.conf.sample").pin_source.describe().find("token-pin") !=
+               std::string::npos);
+    test::write_text(path, "#\n[paths]\nstate_dir = /x#y\n");
+    BOOST_TEST(server::load_config(path).pki.state_dir == "/x#y");
     // Every default round-trips through the documented defaults file.
     test::write_text(path, server::Config::defaults_ini());
     BOOST_TEST(server::load_config(path).pki.server.days == c.pki.server.days);

@@ -1,7 +1,7 @@
-// Writes the libFuzzer seed corpus (protocol/fuzz/corpus/) from the sample conversations
-// when SFTS_WRITE_FUZZ_CORPUS names a directory; otherwise does nothing. Seeds in the
-// harness's input format: one control byte (bit 0: file service; bits 1-7: split size - 1),
-// then the stream.
+// Writes the libFuzzer seed corpora of fuzz_decode and fuzz_records (fuzz/corpus/<target>/) from
+// the sample conversations when SFTS_WRITE_FUZZ_CORPUS names fuzz/corpus; otherwise does nothing.
+// fuzz_decode's input: one control byte (bit 0: file service; bits 1-7: split size - 1), then
+// the stream; fuzz_records's input: the stream alone.
 #include <boost/test/unit_test.hpp>
 
 #include <cstdlib>
@@ -17,11 +17,14 @@ namespace {
 
 void write_seed(const std::string& dir, const std::string& name, std::uint8_t control,
                 const Bytes& stream) {
-    std::ofstream out(dir + "/" + name, std::ios::binary | std::ios::trunc);
+    std::ofstream out(dir + "/fuzz_decode/" + name, std::ios::binary | std::ios::trunc);
     BOOST_REQUIRE(out);
     out.put(static_cast<char>(control));
     out.write(reinterpret_cast<const char*>(stream.data()), static_cast<std::streamsize>(stream.size()));
     BOOST_REQUIRE(out);
+    std::ofstream records(dir + "/fuzz_records/" + name, std::ios::binary | std::ios::trunc);
+    records.write(reinterpret_cast<const char*>(stream.data()), static_cast<std::streamsize>(stream.size()));
+    BOOST_REQUIRE(records);
 }
 
 std::uint8_t control(Service s, std::uint8_t split) {
