@@ -418,7 +418,7 @@ BOOST_AUTO_TEST_CASE(unopenable_database_is_an_io_error) {
 
 // Another process holding the write lock past the busy timeout (sqlite3 in BEGIN EXCLUSIVE):
 // a bounded wait, then unavailable with a message saying so; reads go on (WAL); writes work
-// again once the lock is gone, on the same Database (docs/security-testing-faults.md).
+// again once the lock is gone, on the same Database (docs/security-testing.md).
 BOOST_FIXTURE_TEST_CASE(write_lock_held_elsewhere_is_unavailable_then_recovers, Fixture) {
     db->put_file(file("before.bin"));
     sqlite3* raw = nullptr;

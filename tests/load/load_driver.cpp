@@ -719,7 +719,7 @@ int run_flood(const Args& a) {
     check(refused + held + hung + connect_failed == attempts, "every attempt accounted for");
     check(held_peak <= held_max, "at most " + std::to_string(held_max) + " attempts held at once");
     // During the flood a new login may meet the global cap, which attackers share: that is the
-    // cap working (docs/security-testing-load.md). Before and after, every one must succeed.
+    // cap working (docs/security-testing.md). Before and after, every one must succeed.
     check(failed_before == 0 && failed_after == 0 && !pa.empty(), "new logins succeed before and after the flood");
     double p50b = percentile(before, 0.5), p50d = percentile(during, 0.5);
     check(!during.empty() && p50d <= slowdown_max * std::max(p50b, 20.0),

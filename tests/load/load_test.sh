@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load and flood, with real processes (docs/security-testing-load.md):
+# Load and flood, with real processes (docs/security-testing.md):
 #  1. soak: USERS x SESSIONS concurrent sessions (default 10 x 5 = 50) for SFTS_LOAD_SECONDS
 #     (default 180) of random uploads, downloads, listings and deletes, every byte verified,
 #     the server's memory sampled every second (tests/load/load_driver.cpp soak).
