@@ -27,12 +27,9 @@ std::unique_ptr<net::Channel> open_channel(const ClientConfig& cfg, int port, st
 }
 
 ossl::EvpPkeyPtr token_key(const ClientConfig& cfg, const Secret& pin) {
-    try {
+    return with_token(cfg, [&] {
         return hsm::KeyProvider::for_module(cfg.module).private_key(cfg.token.with_object(cfg.key_label), pin);
-    } catch (const Error& e) {
-        if (e.kind() != Errc::unavailable && e.kind() != Errc::not_found && e.kind() != Errc::token) throw;
-        fail(Errc::token, "token " + cfg.token.to_string() + " unavailable (is it present?): " + e.what());
-    }
+    });
 }
 
 void fail_reply(const proto::Message& m) {

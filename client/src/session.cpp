@@ -153,7 +153,8 @@ std::unique_ptr<Session> Session::connect(const ClientConfig& cfg, const Secret&
     std::string where = cfg.host + ":" + std::to_string(cfg.file_port);
     if (!file_exists(cfg.cert_path()) || !file_exists(cfg.ca_path()))
         fail(Errc::not_found, "not enrolled: no " + cfg.cert_path() + " or " + cfg.ca_path() + " (run 'sfts enroll')");
-    finish_interrupted_renewal(cfg, pin);  // before the certificate is read: it may change the token
+    // before the certificate is read: it may change the token
+    with_token(cfg, [&] { finish_interrupted_renewal(cfg, pin); });
     impl->cert = ossl::x509_from_pem(read_file(cfg.cert_path()));
     auto ca = ossl::x509_from_pem(read_file(cfg.ca_path()));
     impl->user = ossl::common_name(X509_get_subject_name(impl->cert.get()));

@@ -8,6 +8,8 @@ files=  # the storage directory
 # and keeping the whole server log in $SFTS_FAULTS_LOG if that is set.
 faults_cleanup() {
   chattr -i "$files" "$db" "$db-wal" 2>/dev/null
+  # without a private mount namespace (a chroot), a tmpfs the test mounted must not outlive it
+  mountpoint -q "$files" 2>/dev/null && umount -l "$files"
   [[ -n ${SFTS_FAULTS_LOG:-} && -f $work/server/log ]] && cp "$work/server/log" "$SFTS_FAULTS_LOG"
   e2e_cleanup
 }
