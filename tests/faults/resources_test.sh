@@ -54,13 +54,16 @@ check "database integrity (limit)" db_ok
 check "restart without the limit" restart_server
 
 # --- 2. the database is locked by another process (sqlite3 holding BEGIN EXCLUSIVE)
-# hold_lock SECONDS: sqlite3 takes the write lock and keeps it that long.
+# hold_lock SECONDS: sqlite3 takes the write lock (waiting up to 10 s for a write the server may
+# have in flight) and keeps it that long.
 hold_lock() {
-  (printf 'BEGIN EXCLUSIVE;\n'; sleep "$1"; printf 'COMMIT;\n') | sqlite3 "$db" &
+  (printf '.timeout 10000\nBEGIN EXCLUSIVE;\n'; sleep "$1"; printf 'COMMIT;\n') | sqlite3 "$db" &
   lock_pid=$!
   wait_until 10 locked
 }
-locked() { ! sqlite3 "$db" 'PRAGMA busy_timeout = 0; BEGIN IMMEDIATE; ROLLBACK;' >/dev/null 2>&1; }
+# Locked now and still 0.3 s later: a write of the server's own is shorter than that.
+locked() { is_locked && sleep 0.3 && is_locked; }
+is_locked() { ! sqlite3 "$db" 'PRAGMA busy_timeout = 0; BEGIN IMMEDIATE; ROLLBACK;' >/dev/null 2>&1; }
 usage_before=$(usage alice)
 check "sqlite3 holds the lock for 4 s" hold_lock 4
 t0=$SECONDS
