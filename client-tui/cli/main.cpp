@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sfts/pki/x509.hpp"
 #include "sfts/client/client.hpp"
 #include "sfts/error.hpp"
 #include "sfts/hsm/pin.hpp"
@@ -167,13 +168,7 @@ std::string basename_of(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-std::string utc(std::time_t t) {
-    char buf[32];
-    struct tm tm {};
-    gmtime_r(&t, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
-    return buf;
-}
+std::string utc(std::time_t t) { return pki::utc_string(t); }
 
 int show_certificate(const client::ClientConfig& cfg) {
     auto st = client::certificate_status(cfg);

@@ -22,13 +22,7 @@ std::time_t to_time(const ASN1_TIME* t) {
     return timegm(&tm);
 }
 
-std::string date(std::time_t t) {
-    char buf[32];
-    struct tm tm {};
-    gmtime_r(&t, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
-    return buf;
-}
+std::string date(std::time_t t) { return pki::utc_string(t); }
 
 std::string days_text(std::int64_t seconds) {
     if (seconds < 0) return "expired";

@@ -285,4 +285,12 @@ std::vector<unsigned char> fingerprint(const X509* cert) {
     return ossl::sha256(der.data(), der.size());
 }
 
+std::string utc_string(std::time_t t) {
+    char buf[32];
+    struct tm tm {};
+    gmtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
+    return buf;
+}
+
 }  // namespace sfts::pki

@@ -135,13 +135,7 @@ Secret token_pin(const server::Config& cfg) {
     return hsm::read_secret(cfg.pin_source, "PIN for token '" + cfg.pki.token.to_string() + "': ");
 }
 
-std::string date(std::time_t t) {
-    char buf[32];
-    struct tm tm {};
-    gmtime_r(&t, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
-    return buf;
-}
+std::string date(std::time_t t) { return pki::utc_string(t); }
 
 int token_cmd(const Args& a, const server::Config& cfg) {
     const auto& p = a.positional;

@@ -92,6 +92,9 @@ void verify_certificate(X509* leaf, X509* ca_cert, const VerifyOptions& opts = {
 // SHA-256 fingerprint of the DER certificate.
 std::vector<unsigned char> fingerprint(const X509* cert);
 
+// A point in time as certificates and listings show it: "YYYY-MM-DD HH:MM:SSZ" (UTC).
+std::string utc_string(std::time_t t);
+
 // A 128-bit random positive serial number.
 ossl::Asn1IntegerPtr random_serial();
 
