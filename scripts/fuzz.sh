@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan+UBSan, fuzz/CMakeLists.txt) in build-fuzz/ and runs
-# each for SECONDS (default 30) over its committed seed corpus fuzz/corpus/<target>/.
+# each for SECONDS (default 30) over its committed seed corpus fuzz/corpus/<target>/, as many at
+# once as there are cores (SFTS_FUZZ_JOBS).
 # A crash, sanitizer report, leak, slow input (-timeout) or memory blow-up (-rss_limit_mb,
 # -malloc_limit_mb) fails the script; the input that did it is kept in build-fuzz/artifacts/.
 # New inputs go to build-fuzz/fuzz-work/<target>/, never into the committed corpus.
@@ -29,24 +30,38 @@ fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 mkdir -p "$build/artifacts"
-failed=()
-for t in "${targets[@]}"; do
-  work="$build/fuzz-work/$t"
-  log="$build/fuzz-work/$t.log"
+# The targets run side by side, one per core; each prints its result line when it ends.
+fuzz_one() {
+  local t=$1 work="$build/fuzz-work/$1" log="$build/fuzz-work/$1.log"
   mkdir -p "$work"
   # -timeout: one input may take 10 s (a PBKDF2 at 100000 iterations under ASan is < 1 s);
   # -malloc_limit_mb: no single allocation over 256 MiB (a frame is at most 1.06 MiB).
   if "$build/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=512 -malloc_limit_mb=256 \
       -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" "$work" "fuzz/corpus/$t" >"$log" 2>&1; then
+    local execs last
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     last=$(grep -E '^#[0-9]+' "$log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' || true)
     echo "fuzz: $t ok: $execs executions in ${seconds}s, $last"
   else
     echo "fuzz: $t FAILED (log $log, input in $build/artifacts/):" >&2
     grep -E 'ERROR|invariant|SUMMARY|Test unit written' "$log" | head -20 >&2 || tail -40 "$log" >&2
-    failed+=("$t")
+    return 1
   fi
+}
+jobs_max=${SFTS_FUZZ_JOBS:-$(nproc)}
+declare -A running=()
+failed=()
+reap() {  # waits for one running target and records its failure
+  local pid
+  wait -n -p pid "${!running[@]}" || failed+=("${running[$pid]}")
+  unset "running[$pid]"
+}
+for t in "${targets[@]}"; do
+  while ((${#running[@]} >= jobs_max)); do reap; done
+  fuzz_one "$t" &
+  running[$!]=$t
 done
+while ((${#running[@]})); do reap; done
 if ((${#failed[@]})); then
   echo "fuzz: failed: ${failed[*]}" >&2
   exit 1
