@@ -102,11 +102,13 @@ ossl::X509Ptr issue_server_certificate(X509* ca_cert, EVP_PKEY* ca_key, EVP_PKEY
     std::string san;
     for (const auto& d : opts.dns_names) {
         if (d.empty() || d.find_first_of(",:= ") != std::string::npos) fail(Errc::invalid_argument, "bad DNS name '" + d + "'");
-        san += (san.empty() ? "" : ",") + std::string("DNS:") + d;
+        if (!san.empty()) san += ',';
+        san.append("DNS:").append(d);
     }
     for (const auto& ip : opts.ip_addresses) {
         if (ip.empty() || ip.find_first_of(",= ") != std::string::npos) fail(Errc::invalid_argument, "bad IP address '" + ip + "'");
-        san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
+        if (!san.empty()) san += ',';
+        san.append("IP:").append(ip);
     }
     add_ext(x.get(), ca_cert, NID_basic_constraints, "critical,CA:FALSE");
     add_ext(x.get(), ca_cert, NID_key_usage, "critical,digitalSignature");

@@ -72,7 +72,7 @@ const std::vector<Option>& options() {
          [](Config& c, const std::string& k, const std::string& v) { c.service.file_port = parse_int(k, v, 0, 65535); }},
         {"server.enroll_port", "8444", "TCP port of the enrollment service; 0 picks a free port",
          [](Config& c, const std::string& k, const std::string& v) { c.service.enroll_port = parse_int(k, v, 0, 65535); }},
-        {"server.threads", "64", "worker threads serving connections",
+        {"server.threads", "256", "worker threads serving connections; a logged-in session keeps its thread until it ends, so keep this >= server.max_connections",
          [](Config& c, const std::string& k, const std::string& v) { c.service.threads = parse_int(k, v, 2, 4096); }},
         {"server.max_connections", "256", "connections queued or served at once; more are refused",
          [](Config& c, const std::string& k, const std::string& v) { c.service.max_connections = parse_int(k, v, 1, 100000); }},

@@ -318,6 +318,10 @@ protected:
                 p->setThreadIdleTime(Poco::Timespan(10, 0));
                 return p;
             };
+            if (cfg.service.threads < cfg.service.max_connections)
+                log.warning("server.threads (" + std::to_string(cfg.service.threads) + ") is below server.max_connections (" +
+                            std::to_string(cfg.service.max_connections) +
+                            "): logged-in sessions keep their worker, so connections beyond that many wait in the queue");
             Poco::ThreadPool file_pool(2, cfg.service.threads);
             Poco::ThreadPool enroll_pool(1, 8);
             Poco::Net::TCPServer file_srv(new Factory(*ctx, server::serve_file_session), file_pool, file_sock,
