@@ -6,6 +6,8 @@
 
 #include <array>
 #include <cstdint>
+#include <exception>
+#include <utility>
 #include <memory>
 #include <span>
 #include <string>
@@ -73,8 +75,26 @@ Gsasl* gsasl_context();
 class SessionHandler {
 public:
     virtual ~SessionHandler() = default;
-    // Called from inside gsasl_step on the same thread; must not throw.
-    virtual int on_property(Gsasl_session* session, Gsasl_property prop) noexcept = 0;
+    // Called from inside gsasl_step on the same thread. An exception from property() cannot
+    // cross gsasl's C frames: it is kept, the step fails, and rethrow_pending() raises it after
+    // gsasl_step has returned.
+    int on_property(Gsasl_session* session, Gsasl_property prop) noexcept {
+        try {
+            return property(session, prop);
+        } catch (...) {
+            pending_ = std::current_exception();
+            return GSASL_AUTHENTICATION_ERROR;
+        }
+    }
+    void rethrow_pending() {
+        if (pending_) std::rethrow_exception(std::exchange(pending_, nullptr));
+    }
+
+protected:
+    virtual int property(Gsasl_session* session, Gsasl_property prop) = 0;
+
+private:
+    std::exception_ptr pending_;
 };
 
 // Wipes the properties that can hold key material (gsasl frees them without wiping), then

@@ -36,7 +36,6 @@ struct ScramClient::Impl final : detail::SessionHandler {
     detail::SessionPtr session;
     Step step = Step::first;
     std::vector<std::uint8_t> salted;
-    std::exception_ptr pending;
 
     ~Impl() override {
         detail::cleanse(salted);
@@ -65,23 +64,10 @@ struct ScramClient::Impl final : detail::SessionHandler {
         return rc;
     }
 
-    int on_property(Gsasl_session* s, Gsasl_property prop) noexcept override {
-        try {
-            if (prop == GSASL_SCRAM_SALTED_PASSWORD) return give_salted_password(s);
-            // Not AUTHZID, not tls-unique, never GSASL_PASSWORD: the password stays with us.
-            return GSASL_NO_CALLBACK;
-        } catch (...) {
-            pending = std::current_exception();
-            return GSASL_AUTHENTICATION_ERROR;
-        }
-    }
-
-    void rethrow_pending() {
-        if (pending) {
-            auto e = pending;
-            pending = nullptr;
-            std::rethrow_exception(e);
-        }
+    int property(Gsasl_session* s, Gsasl_property prop) override {
+        if (prop == GSASL_SCRAM_SALTED_PASSWORD) return give_salted_password(s);
+        // Not AUTHZID, not tls-unique, never GSASL_PASSWORD: the password stays with us.
+        return GSASL_NO_CALLBACK;
     }
 };
 

@@ -95,7 +95,6 @@ struct ScramServer::Impl final : detail::SessionHandler {
     bool verifier_loaded = false;
     std::string username;
     ScramVerifier verifier;
-    std::exception_ptr pending;  // thrown inside a callback, rethrown after gsasl_step
 
     ~Impl() override {
         detail::cleanse(verifier.server_key);
@@ -133,30 +132,17 @@ struct ScramServer::Impl final : detail::SessionHandler {
         return rc;
     }
 
-    int on_property(Gsasl_session* s, Gsasl_property prop) noexcept override {
-        try {
-            switch (prop) {
-                case GSASL_SCRAM_ITER:
-                case GSASL_SCRAM_SALT:
-                case GSASL_SCRAM_STOREDKEY:
-                case GSASL_SCRAM_SERVERKEY:
-                    if (verifier_loaded) return GSASL_NO_CALLBACK;  // already set: gsasl would not ask
-                    return load_verifier(s);
-                default:
-                    // Never the password (we keep none), never tls-unique.
-                    return GSASL_NO_CALLBACK;
-            }
-        } catch (...) {
-            pending = std::current_exception();
-            return GSASL_AUTHENTICATION_ERROR;
-        }
-    }
-
-    void rethrow_pending() {
-        if (pending) {
-            auto e = pending;
-            pending = nullptr;
-            std::rethrow_exception(e);
+    int property(Gsasl_session* s, Gsasl_property prop) override {
+        switch (prop) {
+            case GSASL_SCRAM_ITER:
+            case GSASL_SCRAM_SALT:
+            case GSASL_SCRAM_STOREDKEY:
+            case GSASL_SCRAM_SERVERKEY:
+                if (verifier_loaded) return GSASL_NO_CALLBACK;  // already set: gsasl would not ask
+                return load_verifier(s);
+            default:
+                // Never the password (we keep none), never tls-unique.
+                return GSASL_NO_CALLBACK;
         }
     }
 };
