@@ -19,10 +19,7 @@ e2e_init
 start_server || exit 1
 flood=$bin/tests/attack/flood_client
 
-make_client alice
-check "enroll alice" as alice enroll --secret "file:$work/server/site-secret"
-check "alice's first login" as alice ls --new-password "file:$work/alice/password"
-check "alice may upload" admin user role alice admin
+ready_client alice admin
 sleep 1
 idle_threads=$(awk '/^Threads:/ {print $2}' "/proc/$server_pid/status")
 echo "server idle: $idle_threads threads, $(awk '/^VmRSS:/ {print int($2/1024)}' "/proc/$server_pid/status") MiB RSS"

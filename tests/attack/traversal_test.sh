@@ -12,10 +12,7 @@ start_server || exit 1
 client=$bin/tests/attack/traversal_client
 storage=$work/server/state/files
 
-make_client alice
-check "enroll alice" as alice enroll --secret "file:$work/server/site-secret"
-check "alice's first login" as alice ls --new-password "file:$work/alice/password"
-check "alice is admin (upload, overwrite, delete)" admin user role alice admin
+ready_client alice admin  # upload, overwrite, delete
 
 # --- canaries outside the storage directory, with a recognizable content and an old mtime
 outside=$work/outside

@@ -10,13 +10,8 @@ e2e_init
 start_server || exit 1
 abuse=$bin/tests/e2e/abuse_client
 
-make_client alice
-check "enroll alice" as alice enroll --secret "file:$work/server/site-secret"
-check "alice's first login" as alice ls --new-password "file:$work/alice/password"
-check "alice may upload" admin user role alice user
-make_client bob
-check "enroll bob" as bob enroll --secret "file:$work/server/site-secret"
-check "bob's first login" as bob ls --new-password "file:$work/bob/password"
+ready_client alice user
+ready_client bob
 
 # from_source NAME ADDRESS [PASSWORD_FILE]: NAME's configuration, connecting from ADDRESS
 from_source() {

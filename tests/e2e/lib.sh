@@ -94,6 +94,15 @@ dir = $c/state
 CONF
 }
 
+# ready_client NAME [ROLE]: make_client, enrolled with the site secret, first password set and,
+# if given, ROLE granted; each step is a check.
+ready_client() {
+  make_client "$1"
+  check "enroll $1" as "$1" enroll --secret "file:$work/server/site-secret"
+  check "$1's first login" as "$1" ls --new-password "file:$work/$1/password"
+  if (($# > 1)); then check "$1 gets role $2" admin user role "$1" "$2"; fi
+}
+
 # as NAME sfts-args...: runs the client as NAME
 as() { local n=$1; shift; SOFTHSM2_CONF=$work/$n/softhsm2.conf "$sfts_bin" --config "$work/$n/sfts.conf" --quiet "$@"; }
 

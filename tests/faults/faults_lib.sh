@@ -21,12 +21,10 @@ faults_init() {
   db=$work/server/state/sfts.db
   files=$work/server/state/files
   start_server || exit 1
-  for u in alice bob; do
-    make_client "$u"
-    as "$u" enroll --secret "file:$work/server/site-secret" >/dev/null || { echo "enroll $u failed"; exit 1; }
-    as "$u" ls --new-password "file:$work/$u/password" >/dev/null || { echo "first login of $u failed"; exit 1; }
-    admin user role "$u" user >/dev/null || exit 1
-  done
+  local before=$fail
+  ready_client alice user
+  ready_client bob user
+  ((fail == before)) || { echo "faults_init: the users could not be set up"; exit 1; }
 }
 
 # restart_server: start again (new kernel-chosen ports) and point every client at them.

@@ -80,10 +80,7 @@ in_ls() { local out; out=$(as alice ls 2>&1); grep -qE " $1\$" <<<"$out"; }
 not_in_ls() { ! in_ls "$1"; }
 
 # --- alice: enrolled and given her first password with the batch client, then role user
-make_client alice
-check "enroll alice (batch client)" as alice enroll --secret "file:$work/server/site-secret"
-check "first password (batch client)" as alice ls --new-password "file:$work/alice/password"
-check "role user" admin user role alice user
+ready_client alice user  # with the batch client
 files=$work/alice/files
 mkdir -p "$files/dl" "$work/home"
 head -c 300000 /dev/urandom > "$files/small.txt"
