@@ -16,12 +16,6 @@ namespace sfts::client {
 
 namespace {
 
-std::time_t to_time(const ASN1_TIME* t) {
-    struct tm tm {};
-    if (ASN1_TIME_to_tm(t, &tm) != 1) fail(Errc::integrity, "certificate has an unreadable validity time");
-    return timegm(&tm);
-}
-
 std::string date(std::time_t t) { return pki::utc_string(t); }
 
 std::string days_text(std::int64_t seconds) {
@@ -80,8 +74,8 @@ CertificateStatus certificate_status(const ClientConfig& cfg) {
     st.subject = ossl::common_name(X509_get_subject_name(cert.get()));
     st.issuer = ossl::common_name(X509_get_issuer_name(cert.get()));
     st.serial = ossl::serial_hex(cert.get());
-    st.not_before = to_time(X509_get0_notBefore(cert.get()));
-    st.not_after = to_time(X509_get0_notAfter(cert.get()));
+    st.not_before = pki::to_time_t(X509_get0_notBefore(cert.get()));
+    st.not_after = pki::to_time_t(X509_get0_notAfter(cert.get()));
     st.seconds_left = static_cast<std::int64_t>(st.not_after) - static_cast<std::int64_t>(std::time(nullptr));
     st.sha256 = ossl::hex(pki::fingerprint(cert.get()));
     st.expiring = st.seconds_left < 0 || (cfg.warn_days > 0 && st.seconds_left < std::int64_t{cfg.warn_days} * 86400);
@@ -174,7 +168,7 @@ Renewed Session::renew_once(const Secret& pin) {
         auto s = token.open(true, &pin);
         switch_token(cfg, s, cert.get());
     }
-    std::time_t not_after = to_time(X509_get0_notAfter(cert.get()));
+    std::time_t not_after = pki::to_time_t(X509_get0_notAfter(cert.get()));
     std::ostringstream o;
     o << "renewed '" << user << "': certificate " << ossl::serial_hex(cert.get()) << " valid until " << date(not_after)
       << " (new RSA-3072 key '" << cfg.key_label << "' in token '" << token.label() << "')\n"
@@ -202,12 +196,12 @@ Renewed install_certificate(const ClientConfig& cfg, const Secret& pin, const st
         if (!key) fail(Errc::not_found, "no key '" + cfg.key_label + "' in token '" + token.label() + "'");
         auto pub = s.public_key(*key);
         check_issued(cfg, cert.get(), pub.get(), user);
-        if (to_time(X509_get0_notAfter(cert.get())) <= std::time(nullptr)) fail(Errc::invalid_argument, "this certificate has expired");
+        if (pki::to_time_t(X509_get0_notAfter(cert.get())) <= std::time(nullptr)) fail(Errc::invalid_argument, "this certificate has expired");
         write_file_atomic(cfg.cert_path(), ossl::to_pem(cert.get()), 0644);
         s.store_certificate(cert.get(), cfg.key_label, key->id, true);
         std::ostringstream o;
         o << "installed certificate " << ossl::serial_hex(cert.get()) << " for '" << user << "', valid until "
-          << date(to_time(X509_get0_notAfter(cert.get()))) << " (key '" << cfg.key_label << "')\n";
+          << date(pki::to_time_t(X509_get0_notAfter(cert.get()))) << " (key '" << cfg.key_label << "')\n";
         return {std::move(cert), old_serial, o.str()};
     });
 }

@@ -17,11 +17,6 @@ namespace sfts::pki {
 
 namespace {
 
-std::time_t to_time_t(const ASN1_TIME* t) {
-    struct tm tm {};
-    if (ASN1_TIME_to_tm(t, &tm) != 1) fail(Errc::invalid_argument, "bad certificate time");
-    return timegm(&tm);
-}
 
 template <typename F>
 auto db_call(const char* what, F&& f) {
@@ -62,8 +57,8 @@ Registry::~Registry() = default;
 void Registry::record_issued(const X509* cert, const std::string& kind) {
     std::string serial = ossl::serial_hex(cert);
     std::string subject = ossl::common_name(X509_get_subject_name(cert));
-    Poco::Int64 nb = to_time_t(X509_get0_notBefore(cert));
-    Poco::Int64 na = to_time_t(X509_get0_notAfter(cert));
+    Poco::Int64 nb = to_time_t(X509_get0_notBefore(cert), Errc::invalid_argument);
+    Poco::Int64 na = to_time_t(X509_get0_notAfter(cert), Errc::invalid_argument);
     std::string k = kind;
     auto der_v = ossl::to_der(cert);
     Poco::Data::BLOB der(der_v.data(), der_v.size());

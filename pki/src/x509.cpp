@@ -287,6 +287,12 @@ std::vector<unsigned char> fingerprint(const X509* cert) {
     return ossl::sha256(der.data(), der.size());
 }
 
+std::time_t to_time_t(const ASN1_TIME* t, Errc kind) {
+    struct tm tm {};
+    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) fail(kind, "certificate has an unreadable time");
+    return timegm(&tm);
+}
+
 std::string utc_string(std::time_t t) {
     char buf[32];
     struct tm tm {};

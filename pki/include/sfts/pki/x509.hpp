@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sfts/error.hpp"
 #include "sfts/ossl.hpp"
 
 namespace sfts::pki {
@@ -94,6 +95,11 @@ std::vector<unsigned char> fingerprint(const X509* cert);
 
 // A point in time as certificates and listings show it: "YYYY-MM-DD HH:MM:SSZ" (UTC).
 std::string utc_string(std::time_t t);
+
+// A certificate time (notBefore, notAfter, revocation date) as seconds since the epoch; a time
+// OpenSSL cannot read fails with `kind` (integrity for a certificate received, invalid_argument
+// for one handed in).
+std::time_t to_time_t(const ASN1_TIME* t, Errc kind = Errc::integrity);
 
 // A 128-bit random positive serial number.
 ossl::Asn1IntegerPtr random_serial();
