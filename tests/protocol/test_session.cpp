@@ -39,7 +39,7 @@ BOOST_AUTO_TEST_SUITE(session)
 BOOST_AUTO_TEST_CASE(sample_conversations_are_accepted_by_both_sides) {
     for (const Conversation& c :
          {enroll_conversation(), file_conversation(), initial_password_conversation(),
-          abort_conversation()}) {
+          abort_conversation(), batch_conversation()}) {
         for (Side side : {Side::client, Side::server}) {
             Session s(side, c.service);
             for (MsgType t : types_of(c.messages)) {
