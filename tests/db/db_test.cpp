@@ -49,7 +49,7 @@ std::string file_name(int i) {
 
 FileRecord file(const std::string& name, std::uint64_t size = 42) {
     return FileRecord{name, size, std::vector<std::uint8_t>(32, 0xAB), "alice", kNow,
-                      std::vector<std::uint8_t>(384, 0x5A)};
+                      std::vector<std::uint8_t>(384, 0x5A), 0};
 }
 
 }  // namespace

@@ -53,6 +53,23 @@ struct Options {
     std::optional<proto::CommandHeader> header;
 };
 
+Options signed_by(Sig sig) {
+    Options o;
+    o.sig = sig;
+    return o;
+}
+Options announcing(std::uint32_t n) {
+    Options o;
+    o.announce = n;
+    return o;
+}
+Options with_header(const proto::CommandHeader& h, Sig sig = Sig::good) {
+    Options o;
+    o.header = h;
+    o.sig = sig;
+    return o;
+}
+
 // Sends a whole batch and returns the server's verdict on batch_begin or batch_end.
 Errc batch(Conn& c, const Setup& s, const std::vector<File>& fs, Options o = {}) {
     proto::BatchBegin b{o.header ? *o.header : c.header(), o.announce ? *o.announce : static_cast<std::uint32_t>(fs.size()),
@@ -107,14 +124,14 @@ int main(int argc, char** argv) {
         const auto quota_bytes = std::stoull(argv[3]);
         {
             Conn c = fresh(s);
-            verdict(batch(c, s, files("evil-garbage-", 3), {.sig = Sig::garbage}) == Errc::integrity,
+            verdict(batch(c, s, files("evil-garbage-", 3), signed_by(Sig::garbage)) == Errc::integrity,
                     "batch with a garbage signature refused");
-            verdict(batch(c, s, files("evil-other-", 3), {.sig = Sig::other_content}) == Errc::integrity,
+            verdict(batch(c, s, files("evil-other-", 3), signed_by(Sig::other_content)) == Errc::integrity,
                     "batch signed over different content refused");
             auto dup = files("evil-dup-", 3);
             dup[2].name = dup[0].name;
             verdict(batch(c, s, dup) == Errc::invalid_argument, "batch with a name given twice refused");
-            verdict(batch(c, s, files("evil-short-", 2), {.announce = 3}) == Errc::integrity,
+            verdict(batch(c, s, files("evil-short-", 2), announcing(3)) == Errc::integrity,
                     "batch with fewer files than announced refused");
             auto clash = files("evil-clash-", 3);
             clash[1].name = existing;
@@ -123,21 +140,18 @@ int main(int argc, char** argv) {
             reserved[1].name = ".sfts-tmp-evil";
             verdict(batch(c, s, reserved) == Errc::invalid_argument, "batch with a reserved name refused");
             auto h = c.header();
-            verdict(batch(c, s, files("evil-fresh-", 1), {.sig = Sig::garbage, .header = h}) == Errc::integrity,
+            verdict(batch(c, s, files("evil-fresh-", 1), with_header(h, Sig::garbage)) == Errc::integrity,
                     "first use of a header reaches the signature check");
             h.request_id = c.id++;
-            verdict(batch(c, s, files("evil-replay-", 2), {.header = h}) == Errc::auth_failed, "batch with a replayed header refused");
-            verdict(batch(c, s, files("evil-stale-", 2), {.header = c.header(now_ms() - 10 * 60 * 1000)}) == Errc::auth_failed,
+            verdict(batch(c, s, files("evil-replay-", 2), with_header(h)) == Errc::auth_failed, "batch with a replayed header refused");
+            verdict(batch(c, s, files("evil-stale-", 2), with_header(c.header(now_ms() - 10 * 60 * 1000))) == Errc::auth_failed,
                     "batch with a stale header refused");
             // Over the byte quota: whole 1 MiB files until the batch passes it.
             const std::size_t n = static_cast<std::size_t>(quota_bytes / proto::max_batch_file_bytes) + 2;
             verdict(batch(c, s, files("evil-quota-", n, proto::max_batch_file_bytes)) == Errc::limit_exceeded,
                     "batch over the byte quota refused");
-            verdict(batch(c, s, files("evil-files-", 1), {.announce = 4000}) == Errc::limit_exceeded,
+            verdict(batch(c, s, files("evil-files-", 1), announcing(4000)) == Errc::limit_exceeded,
                     "batch over the file quota refused before any file is sent");
-            verdict(batch(c, s, files("evil-toomany-", 1), {.announce = static_cast<std::uint32_t>(proto::max_batch_files + 1)}) ==
-                        Errc::limit_exceeded,
-                    "batch announcing more than the maximum count refused");
 
             // Abort mid-batch: one ok, nothing stored, the session goes on.
             c.ch->send(proto::BatchBegin{c.header(), 3, false}, soon());
@@ -145,8 +159,18 @@ int main(int argc, char** argv) {
             c.ch->send(proto::BatchFile{"evil-abort-0", proto::Bytes(10, 1)}, soon());
             c.ch->send(proto::TransferAbort{c.header()}, soon());
             verdict(std::holds_alternative<proto::OkReply>(c.rx()), "abort mid-batch answered with ok");
-            verdict(batch(c, s, files("evil-after-abort-", 2), {.sig = Sig::garbage}) == Errc::integrity,
+            verdict(batch(c, s, files("evil-after-abort-", 2), signed_by(Sig::garbage)) == Errc::integrity,
                     "session still usable after the abort");
+        }
+        {
+            // A count over the maximum never decodes: the connection ends.
+            Conn c = fresh(s);
+            proto::Bytes body = proto::BatchBegin{c.header(), 1, false}.encode();
+            const std::uint32_t n = proto::max_batch_files + 1;
+            for (int i = 0; i < 4; ++i) body[32 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(n >> (24 - 8 * i));
+            proto::Bytes frame = proto::encode_frame(proto::MsgType::batch_begin, body);
+            c.ch->send_encoded(proto::MsgType::batch_begin, frame, soon());
+            verdict(kind_of(c.rx()) == Errc::limit_exceeded, "batch announcing more than the maximum count refused");
         }
         {
             // More files than announced: the stream itself is wrong, the session ends.
@@ -186,7 +210,7 @@ int main(int argc, char** argv) {
         }
         {
             Conn c = fresh(s);
-            verdict(batch(c, s, files("evil-genuine-", 2), {.sig = Sig::garbage}) == Errc::integrity,
+            verdict(batch(c, s, files("evil-genuine-", 2), signed_by(Sig::garbage)) == Errc::integrity,
                     "server still serving after the dropped connection");
         }
     } catch (const std::exception& e) {

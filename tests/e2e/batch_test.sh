@@ -87,6 +87,7 @@ mkdir -p "$files/.sfts-tmp-batch-0123456789abcdef0123456789abcdef"
 printf 'x' > "$files/.sfts-tmp-batch-0123456789abcdef0123456789abcdef/f0"
 stop_server
 start_server || exit 1
+sed -i "s/^file_port = .*/file_port = $file_port/; s/^enroll_port = .*/enroll_port = $enroll_port/" "$work"/*/sfts.conf
 check "a dead batch's staging directory is removed at start" bash -c "! ls -A '$files' | grep -q '^\.sfts-'"
 check "the server serves after the restart" as alice ls
 

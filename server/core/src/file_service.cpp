@@ -463,7 +463,7 @@ private:
                                       std::to_string(entries.size()) + "; nothing stored");
         if (refused) throw *refused;
         // The manifest as this server received and hashed it: a signature over anything else fails.
-        const Bytes record = proto::batch_record(user_, b, entries);
+        const proto::Bytes record = proto::batch_record(user_, b, entries);
         if (!pki::pss_verify(client_key_.get(), record, end.signature))
             fail(Errc::integrity, "batch signature does not verify against your certificate and the files received; "
                                   "nothing stored");
