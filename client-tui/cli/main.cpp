@@ -297,9 +297,14 @@ int run(const Args& a) {
                 ProgressLine line(progress, std::to_string(part.size()) + " files");
                 for (const auto& r : session->upload_batch(part, overwrite, std::ref(line))) uploaded(r);
             } catch (const Error& e) {
-                if (e.kind() == Errc::io || e.kind() == Errc::protocol || e.kind() == Errc::timeout ||
-                    e.kind() == Errc::integrity || e.kind() == Errc::crypto || e.kind() == Errc::token)
-                    throw;
+                // As for single files: a broken connection ends the command, anything else is
+                // settled file by file.
+                if (e.kind() == Errc::io || e.kind() == Errc::protocol || e.kind() == Errc::timeout) throw;
+                const Errc k = e.kind();
+                if (k != Errc::already_exists && k != Errc::invalid_argument && k != Errc::limit_exceeded &&
+                    k != Errc::permission_denied && k != Errc::not_found)
+                    std::cerr << "sfts: batch of " << part.size() << " files: " << errc_name(k) << ": " << e.what()
+                              << "; trying them one by one\n";
                 for (const auto& it : part) fallback.push_back(it.local_path);
             }
         }
