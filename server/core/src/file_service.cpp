@@ -410,7 +410,7 @@ private:
         entries.reserve(b.count);
         std::unordered_set<std::string> names;
         std::optional<Error> refused;  // the first file refused
-        std::uint64_t bytes = 0;
+        std::uint64_t bytes = 0, replaced = 0;
         auto refuse = [&](Errc kind, const std::string& why) {
             if (!refused)
                 refused.emplace(kind, "file " + std::to_string(entries.size()) + " '" + entries.back().filename + "': " +
@@ -435,7 +435,12 @@ private:
                     refuse(Errc::limit_exceeded, "file larger than the server's limit");
                 } else if (!b.overwrite && ctx_.store->exists(e.filename)) {
                     refuse(Errc::already_exists, "exists (overwrite not requested)");
-                } else if (qb && use.bytes + bytes > qb) {
+                } else if (qb && b.overwrite && ctx_.store->exists(e.filename)) {
+                    // Replacing one's own file frees its bytes, as for a single upload.
+                    if (auto old = ctx_.db->find_file(e.filename); old && old->uploader == user_) replaced += old->size;
+                }
+                if (refused) continue;
+                if (qb && use.bytes + bytes > qb + replaced) {
                     refuse(Errc::limit_exceeded, "quota exceeded: " + std::to_string(use.bytes) + " of " +
                                                      std::to_string(qb) + " bytes used; the batch needs " +
                                                      std::to_string(bytes) + " up to here");
