@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "fuzz_support.hpp"
 #include "sfts/protocol/frame.hpp"
@@ -44,6 +45,9 @@ public:
     }
     void u8(std::uint8_t want) {
         if (r_.u8() != want) crash("u8 field differs");
+    }
+    void u32(std::uint32_t want) {
+        if (r_.u32() != want) crash("u32 field differs");
     }
     void u64(std::uint64_t want) {
         if (r_.u64() != want) crash("u64 field differs");
@@ -85,6 +89,9 @@ struct Seen {
     std::optional<EnrollCsr> csr;
     std::optional<UploadBegin> upload;
     std::optional<UploadEnd> upload_end;
+    std::optional<BatchBegin> batch;
+    std::vector<BatchEntry> batch_files;  // the files since batch_begin, at most its count
+    std::optional<BatchEnd> batch_end;
     std::string user = "alice";  // the login's user; an EnrollStart's user replaces it
 };
 
@@ -194,6 +201,54 @@ void on(Seen& seen, const UpdatePassword& m) {
                b.u64(m.header.request_id);
                b.i64(m.header.timestamp_ms);
                b.blob(m.header.nonce);
+           });
+}
+
+void on(Seen& seen, const BatchBegin& m) {
+    seen.batch = m;
+    seen.batch_files.clear();
+}
+
+void on(Seen& seen, const BatchFile& m) {
+    if (!seen.batch || seen.batch_files.size() >= seen.batch->count) return;
+    Sha256 h{};  // any 32 bytes: the record builder does not hash
+    for (std::size_t i = 0; i < m.data.size() && i < h.size(); ++i) h[i] = m.data[i];
+    seen.batch_files.push_back(BatchEntry{m.filename, m.data.size(), h});
+}
+
+void on(Seen& seen, const BatchEnd& m) {
+    seen.batch_end = m;
+    if (!seen.batch || seen.batch_files.size() != seen.batch->count) return;
+    const auto& bb = *seen.batch;
+    record("batch record", [&] { return batch_record(seen.user, bb, seen.batch_files); },
+           [&](Back& b) {
+               b.domain(batch_record_domain);
+               b.str(seen.user);
+               b.i64(bb.header.timestamp_ms);
+               b.blob(bb.header.nonce);
+               b.u32(bb.count);
+               b.u8(bb.overwrite ? 1 : 0);
+               for (const BatchEntry& e : seen.batch_files) {
+                   b.str(e.filename);
+                   b.u64(e.size);
+                   b.blob(e.sha256);
+               }
+           });
+}
+
+void on(Seen& seen, const BatchReceipt& m) {
+    if (!seen.batch) return;
+    const auto& bb = *seen.batch;
+    const Bytes& sig = seen.batch_end ? seen.batch_end->signature : m.server_signature;
+    record("batch receipt record", [&] { return batch_receipt_record(seen.user, bb, sig, m.stored_at_ms); },
+           [&](Back& b) {
+               b.domain(batch_receipt_record_domain);
+               b.str(seen.user);
+               b.i64(bb.header.timestamp_ms);
+               b.blob(bb.header.nonce);
+               b.u32(bb.count);
+               b.blob(sig);
+               b.i64(m.stored_at_ms);
            });
 }
 

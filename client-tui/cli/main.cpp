@@ -1,6 +1,7 @@
 // sfts: the batch client. Secrets (PIN, password, enrollment secret) come from a no-echo
 // prompt, a file or an environment variable: never from argv.
 #include <malloc.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "sfts/error.hpp"
 #include "sfts/hsm/pin.hpp"
 #include "sfts/ossl.hpp"
+#include "sfts/protocol/limits.hpp"
 
 namespace {
 
@@ -261,13 +263,61 @@ int run(const Args& a) {
         }
     } else if (cmd == "put") {
         if (a.opt.count("--as") && a.pos.size() != 2) throw UsageError("--as takes exactly one FILE");
-        each([&](const std::string& path) {
+        auto uploaded = [](const client::TransferResult& r) {
+            std::cout << "uploaded " << r.name << " (" << r.size << " bytes, sha256 " << ossl::hex(r.sha256.data(), 32)
+                      << ", receipt verified)\n";
+        };
+        auto upload_one = [&](const std::string& path) {
             std::string name = a.opt.count("--as") ? a.opt.at("--as") : basename_of(path);
             ProgressLine line(progress, name);
-            auto r = session->upload(path, name, overwrite, std::ref(line));
-            std::cout << "uploaded " << name << " (" << r.size << " bytes, sha256 " << ossl::hex(r.sha256.data(), 32)
-                      << ", receipt verified)\n";
-        });
+            uploaded(session->upload(path, name, overwrite, std::ref(line)));
+        };
+        // Several small regular files go as batches: one signature and one round trip for
+        // all of them (docs/protocol.md 4.4.1). A batch is all or nothing, so when the server
+        // refuses one (exists, bad name, quota, role), the files of that batch go one by one
+        // instead, and each gets its own line and exit status as before.
+        std::vector<std::string> alone;
+        std::vector<client::BatchItem> small;
+        for (std::size_t i = 1; i < a.pos.size(); ++i) {
+            struct stat st {};
+            bool fits = a.pos.size() > 2 && ::stat(a.pos[i].c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+                        static_cast<std::uint64_t>(st.st_size) <= proto::max_batch_file_bytes;
+            if (fits) small.push_back({a.pos[i], basename_of(a.pos[i])});
+            else alone.push_back(a.pos[i]);
+        }
+        if (small.size() < 2) {
+            for (const auto& it : small) alone.insert(alone.begin(), it.local_path);
+            small.clear();
+        }
+        std::vector<std::string> fallback;
+        for (std::size_t at = 0; at < small.size(); at += proto::max_batch_files) {
+            std::vector<client::BatchItem> part(small.begin() + static_cast<std::ptrdiff_t>(at),
+                                                small.begin() + static_cast<std::ptrdiff_t>(std::min(small.size(), at + proto::max_batch_files)));
+            try {
+                ProgressLine line(progress, std::to_string(part.size()) + " files");
+                for (const auto& r : session->upload_batch(part, overwrite, std::ref(line))) uploaded(r);
+            } catch (const Error& e) {
+                // As for single files: a broken connection ends the command, anything else is
+                // settled file by file.
+                if (e.kind() == Errc::io || e.kind() == Errc::protocol || e.kind() == Errc::timeout) throw;
+                const Errc k = e.kind();
+                if (k != Errc::already_exists && k != Errc::invalid_argument && k != Errc::limit_exceeded &&
+                    k != Errc::permission_denied && k != Errc::not_found)
+                    std::cerr << "sfts: batch of " << part.size() << " files: " << errc_name(k) << ": " << e.what()
+                              << "; trying them one by one\n";
+                for (const auto& it : part) fallback.push_back(it.local_path);
+            }
+        }
+        fallback.insert(fallback.end(), alone.begin(), alone.end());
+        for (const auto& path : fallback) {
+            try {
+                upload_one(path);
+            } catch (const Error& e) {
+                std::cerr << "sfts: " << path << ": " << errc_name(e.kind()) << ": " << e.what() << "\n";
+                if (e.kind() == Errc::io || e.kind() == Errc::protocol || e.kind() == Errc::timeout) throw;
+                rc = exit_code(e.kind());
+            }
+        }
     } else if (cmd == "get") {
         std::string dir = a.opt.count("-o") ? a.opt.at("-o") : ".";
         each([&](const std::string& name) {

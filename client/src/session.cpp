@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string_view>
 
@@ -314,6 +315,104 @@ TransferResult Session::upload_once(const std::string& local_path, const std::st
     if (!pki::pss_verify(impl_->server_key.get(), proto::receipt_record(receipt, end.signature), receipt.server_signature))
         fail(Errc::integrity, "the server's receipt signature does not verify");
     return {remote_name, size, end.sha256};
+}
+
+std::vector<TransferResult> Session::upload_batch(const std::vector<BatchItem>& items, bool overwrite,
+                                                 const Progress& progress) {
+    return logged(*impl_->log, "batch upload of " + std::to_string(items.size()) + " files",
+                  [&] { return upload_batch_once(items, overwrite, progress); });
+}
+
+std::vector<TransferResult> Session::upload_batch_once(const std::vector<BatchItem>& items, bool overwrite,
+                                                       const Progress& progress) {
+    if (items.empty()) fail(Errc::invalid_argument, "a batch needs at least one file");
+    if (items.size() > proto::max_batch_files)
+        fail(Errc::limit_exceeded, "a batch holds at most " + std::to_string(proto::max_batch_files) + " files");
+    // Sizes first, so that a file too large for a batch fails before anything is sent.
+    std::uint64_t total = 0;
+    for (const auto& it : items) {
+        struct stat st {};
+        if (::stat(it.local_path.c_str(), &st) != 0)
+            fail(errno == ENOENT ? Errc::not_found : Errc::io, "cannot open " + it.local_path + ": " + std::strerror(errno));
+        if (!S_ISREG(st.st_mode)) fail(Errc::invalid_argument, it.local_path + " is not a regular file");
+        if (static_cast<std::uint64_t>(st.st_size) > proto::max_batch_file_bytes)
+            fail(Errc::limit_exceeded, it.local_path + " is larger than a batch carries (" +
+                                           std::to_string(proto::max_batch_file_bytes) + " bytes); upload it alone");
+        total += static_cast<std::uint64_t>(st.st_size);
+    }
+
+    proto::BatchBegin begin{impl_->header(), static_cast<std::uint32_t>(items.size()), overwrite};
+    impl_->ch->send(begin, impl_->deadline());
+    impl_->expect_ok();
+    // A local failure mid-stream: the server drops the batch and answers the abort with one ok.
+    auto abort = [&](Errc kind, const std::string& why) {
+        impl_->ch->send(proto::TransferAbort{impl_->header()}, impl_->deadline());
+        expect_reply<proto::OkReply>(impl_->receive());
+        fail(kind, why + "; batch cancelled, nothing stored");
+    };
+    // The server answers nothing per file. If it must stop the stream (storage failure), it
+    // sends its error and closes: that error, not our broken pipe, is what the user needs.
+    auto send = [&](const auto& msg) {
+        try {
+            impl_->ch->send(msg, impl_->deadline());
+        } catch (const Error&) {
+            std::optional<proto::Message> reply;
+            try {
+                reply = impl_->ch->receive(net::deadline_in(std::chrono::seconds(2)));
+            } catch (...) {
+            }
+            if (reply) fail_reply(*reply);
+            throw;
+        }
+    };
+
+    std::vector<proto::BatchEntry> entries;
+    entries.reserve(items.size());
+    std::vector<TransferResult> results;
+    results.reserve(items.size());
+    std::uint64_t sent = 0;
+    proto::BatchFile file;
+    for (const auto& it : items) {
+        Fd fd(::open(it.local_path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (fd.get() < 0) abort(errno == ENOENT ? Errc::not_found : Errc::io, "cannot open " + it.local_path + ": " + std::strerror(errno));
+        struct stat st {};
+        if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) abort(Errc::invalid_argument, it.local_path + " is not a regular file");
+        if (static_cast<std::uint64_t>(st.st_size) > proto::max_batch_file_bytes)
+            abort(Errc::limit_exceeded, it.local_path + " grew larger than a batch carries");
+        // One byte more than the size: a file that grew since fstat is noticed, not cut.
+        file.filename = it.remote_name;
+        file.data.resize(static_cast<std::size_t>(st.st_size) + 1);
+        std::size_t got = 0;
+        while (got < file.data.size()) {
+            ssize_t n = ::read(fd.get(), file.data.data() + got, file.data.size() - got);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) abort(Errc::io, "reading " + it.local_path + ": " + std::strerror(errno));
+            if (n == 0) break;
+            got += static_cast<std::size_t>(n);
+        }
+        if (got != static_cast<std::size_t>(st.st_size)) abort(Errc::integrity, it.local_path + " changed while being read");
+        file.data.resize(got);
+        proto::BatchEntry& e = entries.emplace_back();
+        e.filename = it.remote_name;
+        e.size = got;
+        unsigned int len = 0;
+        ossl::check(EVP_Digest(file.data.data(), got, e.sha256.data(), &len, EVP_sha256(), nullptr), "EVP_Digest");
+        send(file);
+        sent += got;
+        if (progress) progress(sent, total);
+        results.push_back({it.remote_name, got, e.sha256});
+    }
+    proto::BatchEnd end{pki::pss_sign(impl_->key.get(), proto::batch_record(impl_->user, begin, entries))};
+    send(end);
+    auto receipt = expect_reply<proto::BatchReceipt>(impl_->receive());
+    // The receipt must vouch for exactly the manifest we signed: the server signs our signature.
+    if (receipt.request_id != begin.header.request_id || receipt.count != begin.count)
+        fail(Errc::integrity, "the server's batch receipt does not match the batch");
+    if (!pki::pss_verify(impl_->server_key.get(),
+                         proto::batch_receipt_record(impl_->user, begin, end.signature, receipt.stored_at_ms),
+                         receipt.server_signature))
+        fail(Errc::integrity, "the server's batch receipt signature does not verify");
+    return results;
 }
 
 TransferResult Session::download(const std::string& remote_name, const std::string& dest_path, bool overwrite,

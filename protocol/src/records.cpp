@@ -63,4 +63,33 @@ Bytes update_password_record(std::string_view user, const CommandHeader& header)
     return std::move(w).take();
 }
 
+Bytes batch_record(std::string_view user, const BatchBegin& begin, const std::vector<BatchEntry>& entries) {
+    if (entries.size() != begin.count) fail(Errc::invalid_argument, "batch record: the manifest does not hold count files");
+    Writer w = start(batch_record_domain);
+    w.reserve(64 + entries.size() * (4 + 64 + 8 + 4 + sha256_size));
+    fields::put_user(w, user);
+    w.i64(begin.header.timestamp_ms);
+    put_fixed(w, begin.header.nonce, "nonce");
+    w.u32(begin.count);
+    w.boolean(begin.overwrite);
+    for (const BatchEntry& e : entries) {
+        fields::put_filename(w, e.filename);
+        w.u64(e.size);
+        put_fixed(w, e.sha256, "sha256");
+    }
+    return std::move(w).take();
+}
+
+Bytes batch_receipt_record(std::string_view user, const BatchBegin& begin, ByteView batch_signature,
+                           std::int64_t stored_at_ms) {
+    Writer w = start(batch_receipt_record_domain);
+    fields::put_user(w, user);
+    w.i64(begin.header.timestamp_ms);
+    put_fixed(w, begin.header.nonce, "nonce");
+    w.u32(begin.count);
+    fields::put_signature(w, batch_signature);
+    w.i64(stored_at_ms);
+    return std::move(w).take();
+}
+
 }  // namespace sfts::proto

@@ -51,6 +51,16 @@ constexpr std::array transitions{
     Transition{F, upload_end_pending, T::upload_receipt, authenticated},
     Transition{F, upload_end_pending, T::error_reply, authenticated},
 
+    // A batch: the files follow the go-ahead with no reply each (docs/protocol.md 4.4.1).
+    Transition{F, authenticated, T::batch_begin, batch_begin_pending},
+    Transition{F, batch_begin_pending, T::ok_reply, in_batch},
+    Transition{F, batch_begin_pending, T::error_reply, authenticated},
+    Transition{F, in_batch, T::batch_file, in_batch},
+    Transition{F, in_batch, T::batch_end, batch_end_pending},
+    Transition{F, in_batch, T::transfer_abort, abort_pending},
+    Transition{F, batch_end_pending, T::batch_receipt, authenticated},
+    Transition{F, batch_end_pending, T::error_reply, authenticated},
+
     Transition{F, authenticated, T::download_request, download_pending},
     Transition{F, download_pending, T::download_header, in_download},
     Transition{F, download_pending, T::error_reply, authenticated},
@@ -90,7 +100,8 @@ constexpr std::array state_names{
     "expect_csr", "result_pending", "authenticating", "scram_server_first_pending",
     "expect_scram_client_final", "scram_server_final_pending", "initial_password_pending",
     "authenticated", "reply_pending", "list_pending", "help_pending", "upload_begin_pending",
-    "in_upload", "upload_end_pending", "download_pending", "in_download", "download_aborting",
+    "in_upload", "upload_end_pending", "batch_begin_pending", "in_batch", "batch_end_pending",
+    "download_pending", "in_download", "download_aborting",
     "abort_pending", "renew_pending", "exit_pending", "closed",
 };
 static_assert(state_names.size() == static_cast<std::size_t>(closed) + 1);

@@ -49,7 +49,7 @@ std::string file_name(int i) {
 
 FileRecord file(const std::string& name, std::uint64_t size = 42) {
     return FileRecord{name, size, std::vector<std::uint8_t>(32, 0xAB), "alice", kNow,
-                      std::vector<std::uint8_t>(384, 0x5A)};
+                      std::vector<std::uint8_t>(384, 0x5A), 0};
 }
 
 }  // namespace
@@ -307,6 +307,57 @@ BOOST_FIXTURE_TEST_CASE(file_records_put_find_remove, Fixture) {
     BOOST_TEST(!db->find_file("a.txt").has_value());
     BOOST_TEST((sfts::test::kind_of([&] { db->put_file(file("../etc")); }) == Errc::invalid_argument));
     BOOST_TEST((sfts::test::kind_of([&] { db->put_file(file("")); }) == Errc::invalid_argument));
+}
+
+BatchRecord batch_row() {
+    return BatchRecord{0, "alice", kNow, std::vector<std::uint8_t>(16, 0x22), std::vector<std::uint8_t>{1, 2, 3},
+                       std::vector<std::uint8_t>(384, 0x5B), kNow + 5};
+}
+
+BOOST_FIXTURE_TEST_CASE(batches_record_every_file_in_one_transaction, Fixture) {
+    db->put_file(file("f1", 1));  // replaced by the batch
+    std::vector<FileRecord> files;
+    for (int i = 0; i < 300; ++i) files.push_back(file("f" + std::to_string(i), static_cast<std::uint64_t>(i)));
+    const auto id = db->put_batch(batch_row(), files);
+    BOOST_TEST(id == 1);
+    auto want = batch_row();
+    want.id = id;
+    BOOST_TEST((db->find_batch(id) == want));
+    BOOST_TEST(!db->find_batch(id + 1).has_value());
+    BOOST_TEST(db->find_file("f1")->batch_id == id);
+    BOOST_TEST(db->find_file("f299")->size == 299u);
+    BOOST_TEST(db->list_files("", 1000).size() == 300u);
+    BOOST_TEST(db->put_batch(batch_row(), {file("g")}) == id + 1);
+    // All or nothing: one bad row and nothing of the batch is recorded.
+    std::vector<FileRecord> bad{file("h1"), file("h2")};
+    bad[1].name = "../h2";
+    BOOST_TEST((sfts::test::kind_of([&] { db->put_batch(batch_row(), bad); }) == Errc::invalid_argument));
+    BOOST_TEST(!db->find_file("h1").has_value());
+    BOOST_TEST(!db->find_batch(id + 2).has_value());
+    BOOST_TEST(db->usage("alice").files == 301u);
+}
+
+BOOST_AUTO_TEST_CASE(a_version_2_database_gains_the_batch_schema) {
+    test::TempDir dir;
+    const std::string path = dir.file("old.db");
+    {
+        auto db = Database::open_sqlite(path);
+        db->put_file(file("old.txt"));
+    }
+    {  // back to what version 2 had: no batches table, no files.batch_id
+        sqlite3* raw = nullptr;
+        BOOST_REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+        std::unique_ptr<sqlite3, int (*)(sqlite3*)> c(raw, sqlite3_close);
+        BOOST_REQUIRE(sqlite3_exec(c.get(),
+                                   "DROP TABLE batches; ALTER TABLE files DROP COLUMN batch_id;"
+                                   " UPDATE schema_version SET version = 2",
+                                   nullptr, nullptr, nullptr) == SQLITE_OK);
+    }
+    auto db = Database::open_sqlite(path);
+    BOOST_TEST(db->find_file("old.txt")->batch_id == 0);
+    const auto id = db->put_batch(batch_row(), {file("new.txt")});
+    BOOST_TEST(db->find_file("new.txt")->batch_id == id);
+    BOOST_TEST((db->find_file("old.txt") == file("old.txt")));
 }
 
 BOOST_FIXTURE_TEST_CASE(file_listing_pages_in_name_order, Fixture) {

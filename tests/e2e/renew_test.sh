@@ -45,7 +45,7 @@ expect_exit "a command warns on stderr when the certificate expires soon" 0 "war
 check "the warning is in the client log" grep -q "Warning .*your certificate .* expires on" "$work/alice/state/sfts.log"
 cp "$work/alice/sfts.conf" "$work/alice/quiet.conf"; printf '[cert]\nwarn_days = 5\n' >> "$work/alice/quiet.conf"
 check "no warning outside cert.warn_days" bash -c "! SOFTHSM2_CONF=$work/alice/softhsm2.conf $sfts_bin --config $work/alice/quiet.conf --quiet ls 2>&1 | grep -q warning"
-check "help lists renew" bash -c "$(declare -f as); work=$work sfts_bin=$sfts_bin; as alice help | grep -qx 'commands your role allows on the server: ls upload download update renew help exit'"
+check "help lists renew" bash -c "$(declare -f as); work=$work sfts_bin=$sfts_bin; as alice help | grep -qx 'commands your role allows on the server: ls upload batch download update renew help exit'"
 
 # --- a refused renewal changes nothing: old key and certificate still work, no key left behind
 old_crt=$work/alice-old.crt

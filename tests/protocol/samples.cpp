@@ -73,6 +73,10 @@ std::vector<Message> one_of_each() {
         UploadEnd{filled<32>(0x77), Bytes(384, 0x88)},
         UploadReceipt{5, "alice", "report.pdf", 6, filled<32>(0x77), 1700000000005, filled<16>(5),
                       1700000000999, Bytes(384, 0x99)},
+        BatchBegin{sample_header(15), 2, false},
+        BatchFile{"a.txt", bytes_of("hello\n")},
+        BatchEnd{Bytes(384, 0x8A)},
+        BatchReceipt{15, 2, 1700000000999, Bytes(384, 0x9A)},
         DownloadRequest{sample_header(6), "report.pdf"},
         download_header(6),
         DownloadChunk{bytes_of("hello\n")},
@@ -132,6 +136,22 @@ Conversation abort_conversation() {
                    DownloadChunk{bytes_of("hel")}, TransferAbort{sample_header(4)},
                    DownloadChunk{bytes_of("lo\n")}, DownloadEnd{3}, ok(4),
                    ExitRequest{sample_header(5)}, ok(5)));
+    return {Service::file, std::move(m)};
+}
+
+Conversation batch_conversation() {
+    std::vector<Message> m = list(Hello{}, ServerHello{});
+    append(m, scram_login());
+    append(m, list(BatchBegin{sample_header(1), 3, false}, ok(1), BatchFile{"a.txt", bytes_of("hello\n")},
+                   BatchFile{"b.txt", {}}, BatchFile{"c.txt", bytes_of("c")}, BatchEnd{Bytes(384, 0x8A)},
+                   BatchReceipt{1, 3, 1700000000999, Bytes(384, 0x9A)},
+                   BatchBegin{sample_header(2), 2, true},
+                   ErrorReply::make(2, Errc::permission_denied, "role may not batch"),
+                   BatchBegin{sample_header(3), 2, true}, ok(3), BatchFile{"a.txt", bytes_of("x")},
+                   TransferAbort{sample_header(4)}, ok(4),
+                   BatchBegin{sample_header(5), 1, false}, ok(5), BatchFile{"a.txt", bytes_of("y")},
+                   BatchEnd{Bytes(384, 0x8B)}, ErrorReply::make(5, Errc::already_exists, "file 1 'a.txt' exists"),
+                   ExitRequest{sample_header(6)}, ok(6)));
     return {Service::file, std::move(m)};
 }
 

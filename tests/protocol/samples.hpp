@@ -29,6 +29,7 @@ struct Conversation {
 Conversation enroll_conversation();
 Conversation file_conversation();             // login, help, list, upload, download, delete, update, exit
 Conversation initial_password_conversation();  // set password, then SCRAM login, then exit
+Conversation batch_conversation();            // batch stored, refused, aborted, failed at the end
 Conversation abort_conversation();            // upload aborted, download aborted mid-stream, exit
 
 Bytes encode_all(const std::vector<Message>& messages);

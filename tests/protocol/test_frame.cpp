@@ -32,6 +32,7 @@ std::vector<Conversation> all_conversations() {
     c.push_back(file_conversation());
     c.push_back(initial_password_conversation());
     c.push_back(abort_conversation());
+    c.push_back(batch_conversation());
     return c;
 }
 

@@ -76,6 +76,39 @@ BOOST_AUTO_TEST_CASE(update_password_record_bytes) {
     BOOST_TEST(to_hex(update_password_record("alice", header7())) == expected);
 }
 
+BOOST_AUTO_TEST_CASE(batch_record_bytes) {
+    // Two files, overwrite false: a.txt (5 bytes, sha 11..) then "b" (0 bytes, sha 33..).
+    const BatchBegin begin{header7(), 2, false};
+    const std::vector<BatchEntry> files{{"a.txt", 5, filled<32>(0x11)}, {"b", 0, filled<32>(0x33)}};
+    const std::string expected = "0000000d" "73667473" "2d6261746368" "2d7631"  // sfts-batch-v1
+                                 + alice + ts_hex + nonce_22 + "00000002" "00"  // count, overwrite
+                                 + a_txt + size5 + sha_11                       // file 1
+                                 + "00000001" "62" "0000000000000000" "00000020" + rep("33", 32);
+    BOOST_TEST(to_hex(batch_record("alice", begin, files)) == expected);
+    // The manifest must hold exactly count files.
+    BOOST_CHECK_THROW(batch_record("alice", BatchBegin{header7(), 3, false}, files), sfts::Error);
+}
+
+BOOST_AUTO_TEST_CASE(batch_receipt_record_bytes) {
+    const BatchBegin begin{header7(), 2, true};
+    const std::string expected = "00000015" "73667473" "2d6261746368" "2d72656365697074" "2d7631"  // sfts-batch-receipt-v1
+                                 + alice + ts_hex + nonce_22 + "00000002"  // count
+                                 + "00000003" "aabbcc"                    // the client's batch signature
+                                 + "0000018bcfe569f4";                    // stored at ts + 500 ms
+    BOOST_TEST(to_hex(batch_receipt_record("alice", begin, Bytes{0xAA, 0xBB, 0xCC}, ts + 500)) == expected);
+}
+
+BOOST_AUTO_TEST_CASE(batch_frames) {
+    const std::string header = "0000000000000007" + ts_hex + rep("22", 16);
+    BOOST_TEST(to_hex(encode_message(BatchBegin{header7(), 1000, true})) == "00000025" "34" + header + "000003e8" "01");
+    // filename as string<255>, then the data with no length of its own
+    BOOST_TEST(to_hex(encode_message(BatchFile{"a.txt", Bytes{0x68, 0x69}})) == "0000000b" "35" + a_txt + "6869");
+    BOOST_TEST(to_hex(encode_message(BatchFile{"a.txt", {}})) == "00000009" "35" + a_txt);
+    BOOST_TEST(to_hex(encode_message(BatchEnd{Bytes{0xAA, 0xBB}})) == "00000006" "36" "00000002" "aabb");
+    BOOST_TEST(to_hex(encode_message(BatchReceipt{7, 2, ts + 500, Bytes{0x01}})) ==
+               "00000019" "37" "0000000000000007" "00000002" "0000018bcfe569f4" "00000001" "01");
+}
+
 BOOST_AUTO_TEST_CASE(enroll_transcripts) {
     const EnrollStart start{SecretKind::enrollment_token, "t1", "alice", filled<32>(0x33)};
     const EnrollChallenge challenge{filled<32>(0x44)};

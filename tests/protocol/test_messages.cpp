@@ -23,7 +23,10 @@ Frame frame_of(const Message& m) {
     return std::move(*f);
 }
 
-bool is_chunk(MsgType t) { return t == MsgType::upload_chunk || t == MsgType::download_chunk; }
+// Bodies that end in data delimited by the frame alone: more or fewer bytes is other data.
+bool is_chunk(MsgType t) {
+    return t == MsgType::upload_chunk || t == MsgType::download_chunk || t == MsgType::batch_file;
+}
 
 // An UploadBegin body with the filename field spelled byte for byte, bypassing the
 // Writer's own checks, as a hostile peer would send it.
@@ -114,6 +117,44 @@ BOOST_AUTO_TEST_CASE(renewal_needs_a_csr_and_a_certificate_within_limits) {
     empty.resize(8 + 4);
     empty[11] = 0;  // a zero length: bytes+ needs one byte at least
     SFTS_CHECK_ERRC(decode_message(Frame{MsgType::renew_result, empty}), Errc::protocol);
+}
+
+BOOST_AUTO_TEST_CASE(batch_limits) {
+    // count: 1..max_batch_files on both sides of the wire.
+    SFTS_CHECK_ERRC((BatchBegin{sample_header(1), 0, false}.encode()), Errc::invalid_argument);
+    SFTS_CHECK_ERRC((BatchBegin{sample_header(1), max_batch_files + 1, false}.encode()), Errc::limit_exceeded);
+    Bytes body = BatchBegin{sample_header(1), 1, false}.encode();
+    for (std::uint32_t n : {0u, static_cast<std::uint32_t>(max_batch_files + 1), 0xFFFFFFFFu}) {
+        Bytes b = body;
+        b[32] = static_cast<std::uint8_t>(n >> 24);
+        b[33] = static_cast<std::uint8_t>(n >> 16);
+        b[34] = static_cast<std::uint8_t>(n >> 8);
+        b[35] = static_cast<std::uint8_t>(n);
+        if (n == 0)
+            SFTS_CHECK_ERRC(decode_message(Frame{MsgType::batch_begin, b}), Errc::protocol);
+        else
+            SFTS_CHECK_ERRC(decode_message(Frame{MsgType::batch_begin, b}), Errc::limit_exceeded);
+    }
+    // A file larger than one frame carries is refused by the sender and the receiver.
+    SFTS_CHECK_ERRC((BatchFile{"a", Bytes(max_batch_file_bytes + 1, 1)}.encode()), Errc::limit_exceeded);
+    Bytes big = BatchFile{"a", {}}.encode();
+    big.resize(big.size() + max_batch_file_bytes + 1, 0x41);
+    SFTS_CHECK_ERRC(decode_message(Frame{MsgType::batch_file, big}), Errc::limit_exceeded);
+    Bytes largest = BatchFile{"a", {}}.encode();
+    largest.resize(largest.size() + max_batch_file_bytes, 0x41);
+    BOOST_TEST(std::get<BatchFile>(decode_message(Frame{MsgType::batch_file, largest})).data.size() ==
+               max_batch_file_bytes);
+    // A name cut short, a traversal name or one with a slash never decodes.
+    SFTS_CHECK_ERRC(decode_message(Frame{MsgType::batch_file, Bytes{0, 0, 0, 5, 0x61}}), Errc::protocol);
+    for (std::string_view bad : {"..", ".", "a/b", ""}) {
+        Writer w;
+        w.u32(static_cast<std::uint32_t>(bad.size()));
+        w.raw(ByteView(reinterpret_cast<const std::uint8_t*>(bad.data()), bad.size()));
+        w.u8(0x41);
+        BOOST_TEST_CONTEXT(bad) { BOOST_CHECK_THROW(decode_message(Frame{MsgType::batch_file, std::move(w).take()}), sfts::Error); }
+    }
+    SFTS_CHECK_ERRC((BatchEnd{}.encode()), Errc::invalid_argument);  // a signature is required
+    SFTS_CHECK_ERRC((BatchReceipt{1, 0, 0, Bytes{1}}.encode()), Errc::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(chunk_limit) {

@@ -39,7 +39,7 @@ BOOST_AUTO_TEST_SUITE(session)
 BOOST_AUTO_TEST_CASE(sample_conversations_are_accepted_by_both_sides) {
     for (const Conversation& c :
          {enroll_conversation(), file_conversation(), initial_password_conversation(),
-          abort_conversation()}) {
+          abort_conversation(), batch_conversation()}) {
         for (Side side : {Side::client, Side::server}) {
             Session s(side, c.service);
             for (MsgType t : types_of(c.messages)) {
@@ -50,6 +50,36 @@ BOOST_AUTO_TEST_CASE(sample_conversations_are_accepted_by_both_sides) {
             BOOST_TEST(s.closed());
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(batch_files_only_inside_an_accepted_batch) {
+    Session idle = logged_in(Side::server);
+    SFTS_CHECK_ERRC(idle.on_receive(T::batch_file), Errc::protocol);
+
+    Session early = logged_in(Side::server);  // before the go-ahead
+    early.on_receive(T::batch_begin);
+    SFTS_CHECK_ERRC(early.on_receive(T::batch_file), Errc::protocol);
+
+    Session s = logged_in(Side::server);
+    play(s, {T::batch_begin, T::ok_reply, T::batch_file, T::batch_file});
+    BOOST_TEST((s.state() == State::in_batch));
+    SFTS_CHECK_ERRC(s.on_receive(T::upload_chunk), Errc::protocol);  // not an upload
+
+    Session end = logged_in(Side::server);
+    play(end, {T::batch_begin, T::ok_reply, T::batch_end});
+    SFTS_CHECK_ERRC(end.on_receive(T::batch_file), Errc::protocol);  // nothing after the end
+
+    // The refusal at the end keeps the session; an error mid-stream ends it.
+    Session refused = logged_in(Side::client);
+    play(refused, {T::batch_begin, T::ok_reply, T::batch_file, T::batch_end, T::error_reply});
+    BOOST_TEST((refused.state() == State::authenticated));
+    Session broken = logged_in(Side::client);
+    play(broken, {T::batch_begin, T::ok_reply, T::batch_file, T::error_reply});
+    BOOST_TEST(broken.closed());
+    // Only the server sends receipts.
+    Session forged = logged_in(Side::server);
+    play(forged, {T::batch_begin, T::ok_reply, T::batch_end});
+    SFTS_CHECK_ERRC(forged.on_receive(T::batch_receipt), Errc::protocol);
 }
 
 BOOST_AUTO_TEST_CASE(upload_before_login_rejected) {

@@ -39,7 +39,8 @@ BOOST_AUTO_TEST_CASE(write_fuzz_corpus) {
     for (const auto& [name, c] : {std::pair{"enroll", enroll_conversation()},
                                   std::pair{"file_session", file_conversation()},
                                   std::pair{"initial_password", initial_password_conversation()},
-                                  std::pair{"aborts", abort_conversation()}}) {
+                                  std::pair{"aborts", abort_conversation()},
+                                  std::pair{"batch", batch_conversation()}}) {
         write_seed(dir, name, control(c.service, 7), encode_all(c.messages));
     }
     write_seed(dir, "one_of_each", control(Service::file, 1), encode_all(one_of_each()));

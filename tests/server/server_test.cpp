@@ -24,8 +24,8 @@ const std::map<std::string, std::set<Permission>> kRoles = {
 };
 
 const std::map<std::string, std::set<std::string>> kExpected = {
-    {"admin", {"ls", "upload", "download", "delete", "update", "renew", "help", "exit"}},
-    {"user", {"ls", "upload", "download", "update", "renew", "help", "exit"}},
+    {"admin", {"ls", "upload", "batch", "download", "delete", "update", "renew", "help", "exit"}},
+    {"user", {"ls", "upload", "batch", "download", "update", "renew", "help", "exit"}},
     {"registered", {"ls", "update", "renew", "help", "exit"}},
     {"unregistered", {"update", "renew", "help", "exit"}},
 };
@@ -55,6 +55,9 @@ BOOST_AUTO_TEST_CASE(every_command_message_has_one_row) {
     for (const auto& c : command_table()) BOOST_TEST(seen.insert(c.type).second, c.name);
     BOOST_TEST(find_command(MsgType::upload_begin)->name == "upload");
     BOOST_TEST(find_command(MsgType::upload_chunk) == nullptr);
+    BOOST_TEST(find_command(MsgType::batch_begin)->name == "batch");
+    BOOST_TEST((find_command(MsgType::batch_begin)->needs == Permission::upload));
+    BOOST_TEST(find_command(MsgType::batch_file) == nullptr);
 }
 
 BOOST_AUTO_TEST_CASE(replay_guard_with_injected_clock) {

@@ -346,3 +346,80 @@ BOOST_FIXTURE_TEST_CASE(concurrent_uploads_of_distinct_files, Fixture) {
                         pattern((1 << 20) + static_cast<std::size_t>(t) * 1000 + static_cast<std::size_t>(k),
                                 static_cast<std::uint32_t>(t * 10 + k))));
 }
+
+// Batches (docs/protocol.md 4.4.1): staged in one directory, visible all together or not at all.
+BOOST_FIXTURE_TEST_CASE(batch_commits_all_files_and_leaves_no_staging, Fixture) {
+    {
+        auto b = store.begin_batch();
+        b.add(pattern(4096, 1));
+        b.add({});  // an empty file
+        b.add(pattern(100, 3));
+        BOOST_TEST(b.count() == 3u);
+        BOOST_TEST(entries(dir).size() == 1u);  // only the staging directory so far
+        b.commit({"a", "b", "c"}, false);
+        b.finish();
+    }
+    BOOST_TEST(entries(dir) == (std::set<std::string>{"a", "b", "c"}), boost::test_tools::per_element());
+    BOOST_TEST((read_all(store, "a") == pattern(4096, 1)));
+    BOOST_TEST(store.open("b").size() == 0u);
+    struct stat st {};
+    BOOST_REQUIRE(::stat((dir + "/c").c_str(), &st) == 0);
+    BOOST_TEST((st.st_mode & 0777) == 0600u);
+}
+
+BOOST_FIXTURE_TEST_CASE(batch_not_committed_leaves_nothing, Fixture) {
+    {
+        auto b = store.begin_batch();
+        b.add(pattern(10, 1));
+    }
+    BOOST_TEST(entries(dir).empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(batch_clash_undoes_the_renames_already_done, Fixture) {
+    upload(store, "taken", pattern(7, 9));
+    {
+        auto b = store.begin_batch();
+        b.add(pattern(10, 1));
+        b.add(pattern(10, 2));
+        b.add(pattern(10, 3));
+        BOOST_TEST((sfts::test::kind_of([&] { b.commit({"x", "taken", "y"}, false); }) == Errc::already_exists));
+    }
+    BOOST_TEST(entries(dir) == std::set<std::string>{"taken"}, boost::test_tools::per_element());
+    BOOST_TEST((read_all(store, "taken") == pattern(7, 9)));
+}
+
+BOOST_FIXTURE_TEST_CASE(batch_overwrite_is_undone_without_finish, Fixture) {
+    upload(store, "old", pattern(7, 9));
+    {
+        auto b = store.begin_batch();
+        b.add(pattern(10, 1));
+        b.add(pattern(10, 2));
+        b.commit({"old", "new"}, true);
+        BOOST_TEST((read_all(store, "old") == pattern(10, 1)));  // visible once committed
+        // no finish(): the metadata did not commit, so the old file comes back
+    }
+    BOOST_TEST(entries(dir) == std::set<std::string>{"old"}, boost::test_tools::per_element());
+    BOOST_TEST((read_all(store, "old") == pattern(7, 9)));
+    {
+        auto b = store.begin_batch();
+        b.add(pattern(10, 1));
+        b.commit({"old"}, true);
+        b.finish();
+    }
+    BOOST_TEST(entries(dir) == std::set<std::string>{"old"}, boost::test_tools::per_element());
+    BOOST_TEST((read_all(store, "old") == pattern(10, 1)));
+}
+
+BOOST_FIXTURE_TEST_CASE(dead_batch_staging_is_removed_at_open_but_a_live_one_is_kept, Fixture) {
+    auto live = store.begin_batch();
+    live.add(pattern(10, 1));
+    fs::create_directory(dir + "/.sfts-tmp-batch-dead");
+    test::write_text(dir + "/.sfts-tmp-batch-dead/f0", "x");
+    FileStore second(dir);  // as after a crash: another process opening the directory
+    auto left = entries(dir);
+    BOOST_TEST(left.size() == 1u);  // the live batch's directory, held by its flock
+    BOOST_TEST(!left.count(".sfts-tmp-batch-dead"));
+    live.commit({"kept"}, false);
+    live.finish();
+    BOOST_TEST((read_all(store, "kept") == pattern(10, 1)));
+}

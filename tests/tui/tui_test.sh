@@ -96,7 +96,7 @@ launch alice "$files"
 see "connect-screen" 'Connect to an sfts server'
 see "connect-screen-shows-sources-not-secrets" 'Token PIN +from file'
 keys Enter
-see "main-screen" 'role: ls upload download update renew help exit'
+see "main-screen" 'role: ls upload batch download update renew help exit'
 see "status-line-certificate" 'cert CN=alice, serial [0-9A-F]+, expires [0-9]{4}-'
 see "local-pane-lists-files" '^│ small\.txt +292K ' 5 left_pane
 see "remote-pane-lists-files" '^│ seed\.txt +4\.8K [0-9-]+ [0-9:]+ alice' 5 right_pane
@@ -138,7 +138,7 @@ check "still on the server" in_ls small.txt
 
 # --- help lists the role's commands
 keys F1
-see "help-lists-role-commands" '│ +ls upload download update renew help exit +│'
+see "help-lists-role-commands" '│ +ls upload batch download update renew help exit +│'
 see "help-lists-keys" 'F5 Space +upload or download'
 keys Escape
 gone "help-closed" 'Commands your role allows'
@@ -203,7 +203,7 @@ check "no downloaded file" test ! -e "$files/dl/remote-big.bin"
 keys F9
 see "reconnected-after-download-cancel" 'reconnected to 127\.0\.0\.1'
 keys F9 F1  # a round trip on the new connection
-see "session-works-after-cancel" '│ +ls upload download update renew help exit +│'
+see "session-works-after-cancel" '│ +ls upload batch download update renew help exit +│'
 keys Escape
 
 # --- F2 changes the password (update); typed twice, never shown
@@ -230,7 +230,7 @@ launch alice "$files"
 see "recent-server-remembered" "127\.0\.0\.1:$file_port +pkcs11:token=alice-token"
 check "recent servers hold no secret" bash -c "! grep -qF \"\$(cat '$work/alice/pin')\" '$work/home/.config/sfts/tui-recent' && ! grep -qF \"\$(cat '$work/alice/password')\" '$work/home/.config/sfts/tui-recent'"
 keys Enter
-see "admin-role" 'role: ls upload download delete update renew help exit'
+see "admin-role" 'role: ls upload batch download delete update renew help exit'
 keys Tab /; text small; keys Enter F8
 see "delete-confirmation" 'Delete 1 file on the server\?'
 keys y

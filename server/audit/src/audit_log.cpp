@@ -158,26 +158,38 @@ AuditLog& AuditLog::operator=(AuditLog&&) noexcept = default;
 const std::string& AuditLog::path() const { return impl_->path; }
 
 void AuditLog::append(std::string_view event, const std::vector<Field>& fields) {
+    append_many(event, std::vector<std::vector<Field>>{fields});
+}
+
+void AuditLog::append_many(std::string_view event, const std::vector<std::vector<Field>>& records) {
     if (event.empty()) fail(Errc::invalid_argument, "audit event name is empty");
-    // Everything but seq, time and prev is known before taking the lock.
-    std::string body = ",\"event\":\"";
-    detail::append_escaped(body, event);
-    body += '"';
-    for (const auto& f : fields) {
-        if (!detail::valid_field_key(f.key))
-            fail(Errc::invalid_argument,
-                 "audit field key \"" + f.key.substr(0, 64) + "\" is reserved or not [a-z0-9_]+");
-        body += ",\"";
-        body += f.key;
-        body += "\":\"";
-        detail::append_escaped(body, f.value);
-        body += '"';
-    }
+    if (records.empty()) return;
     // {"seq":<20 digits>,"time":"<24>"  ,"prev":"<64>","hash":"<64>"}\n
     constexpr std::size_t kFixed = 8 + 20 + 9 + 24 + 1 + 10 + 64 + 1 + 9 + 64 + 3;
-    if (body.size() + kFixed > kMaxRecordBytes)
-        fail(Errc::limit_exceeded, "audit record of " + std::to_string(body.size() + kFixed) +
-                                       " bytes exceeds the limit of " + std::to_string(kMaxRecordBytes));
+    // Everything but seq, time and prev is known before taking the lock.
+    std::vector<std::string> bodies;
+    bodies.reserve(records.size());
+    std::size_t total = 0;
+    for (const auto& fields : records) {
+        std::string body = ",\"event\":\"";
+        detail::append_escaped(body, event);
+        body += '"';
+        for (const auto& f : fields) {
+            if (!detail::valid_field_key(f.key))
+                fail(Errc::invalid_argument,
+                     "audit field key \"" + f.key.substr(0, 64) + "\" is reserved or not [a-z0-9_]+");
+            body += ",\"";
+            body += f.key;
+            body += "\":\"";
+            detail::append_escaped(body, f.value);
+            body += '"';
+        }
+        if (body.size() + kFixed > kMaxRecordBytes)
+            fail(Errc::limit_exceeded, "audit record of " + std::to_string(body.size() + kFixed) +
+                                           " bytes exceeds the limit of " + std::to_string(kMaxRecordBytes));
+        total += body.size() + kFixed;
+        bodies.push_back(std::move(body));
+    }
 
     Impl& m = *impl_;
     const std::lock_guard guard(m.mu);
@@ -185,42 +197,51 @@ void AuditLog::append(std::string_view event, const std::vector<Field>& fields) 
     const std::uint64_t size = detail::file_size(m.fd.get(), m.path);
     m.refresh(size);
 
-    if (m.head.seq == UINT64_MAX)
-        fail(Errc::integrity, "audit log " + m.path + ": seq exhausted (forged last record?)");
-    const std::uint64_t seq = m.head.seq + 1;
-    std::string line;
-    line.reserve(body.size() + kFixed);
-    line += "{\"seq\":";
-    line += std::to_string(seq);
-    line += ",\"time\":\"";
-    line += detail::format_time(m.clock_ms());
-    line += '"';
-    line += body;
-    line += ",\"prev\":\"";
-    line += m.head.hash;
-    line += '"';
-    std::string hash = detail::sha256_hex(line);
-    line += ",\"hash\":\"";
-    line += hash;
-    line += "\"}\n";
+    // All records in one buffer: one write() and one fdatasync() for a batch of them.
+    std::string lines;
+    lines.reserve(total);
+    Head head = m.head;
+    const std::string time = detail::format_time(m.clock_ms());
+    for (const auto& body : bodies) {
+        if (head.seq == UINT64_MAX)
+            fail(Errc::integrity, "audit log " + m.path + ": seq exhausted (forged last record?)");
+        const std::uint64_t seq = head.seq + 1;
+        std::string line;
+        line.reserve(body.size() + kFixed);
+        line += "{\"seq\":";
+        line += std::to_string(seq);
+        line += ",\"time\":\"";
+        line += time;
+        line += '"';
+        line += body;
+        line += ",\"prev\":\"";
+        line += head.hash;
+        line += '"';
+        std::string hash = detail::sha256_hex(line);
+        line += ",\"hash\":\"";
+        line += hash;
+        line += "\"}\n";
+        lines += line;
+        head = Head{seq, std::move(hash)};
+    }
 
-    // One write() on an O_APPEND descriptor, under LOCK_EX: the line lands whole at the end.
+    // One write() on an O_APPEND descriptor, under LOCK_EX: the lines land whole at the end.
     ssize_t n;
     do {
-        n = ::write(m.fd.get(), line.data(), line.size());
+        n = ::write(m.fd.get(), lines.data(), lines.size());
     } while (n < 0 && errno == EINTR);
-    if (n < 0 || static_cast<std::size_t>(n) != line.size()) {
+    if (n < 0 || static_cast<std::size_t>(n) != lines.size()) {
         const std::string why = n < 0 ? detail::errno_message("cannot write audit log", m.path)
                                       : "short write to audit log " + m.path + " (" + std::to_string(n) + " of " +
-                                            std::to_string(line.size()) + " bytes; disk full?)";
-        // Cut our partial line off again, so that the tail stays a complete record; we still
-        // hold LOCK_EX, so nobody has appended after it.
+                                            std::to_string(lines.size()) + " bytes; disk full?)";
+        // Cut our partial lines off again, so that the tail stays a complete record; we still
+        // hold LOCK_EX, so nobody has appended after them.
         if (n > 0 && ::ftruncate(m.fd.get(), static_cast<off_t>(size)) != 0)
             fail(Errc::io, why + "; cutting the partial line off failed too: line is damaged");
         fail(Errc::io, why);
     }
-    m.head = Head{seq, std::move(hash)};
-    m.known_size = size + line.size();
+    m.head = std::move(head);
+    m.known_size = size + lines.size();
     if (sync && ::fdatasync(m.fd.get()) != 0)
         fail(Errc::io, detail::errno_message("cannot fdatasync audit log", m.path));
 }

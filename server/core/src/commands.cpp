@@ -9,6 +9,8 @@ const std::vector<CommandSpec>& command_table() {
     static const std::vector<CommandSpec> table = {
         {MsgType::list_request, "ls", Permission::list, false},
         {MsgType::upload_begin, "upload", Permission::upload, false},
+        // Many small files under one signed manifest; overwriting needs overwrite too (handler).
+        {MsgType::batch_begin, "batch", Permission::upload, false},
         {MsgType::download_request, "download", Permission::download, false},
         {MsgType::delete_request, "delete", Permission::remove, false},
         {MsgType::update_password, "update", Permission::update, true},

@@ -34,6 +34,18 @@ void ServerContext::audit_event(std::string_view event, std::vector<audit::Field
     }
 }
 
+void ServerContext::audit_events(std::string_view event, std::vector<std::vector<audit::Field>> records) {
+    for (auto& fields : records)
+        for (auto& f : fields)
+            if (f.value.size() > 512) f.value = f.value.substr(0, 512) + "...";
+    try {
+        audit->append_many(event, records);
+    } catch (const std::exception& e) {
+        log->error(std::string("AUDIT TRAIL NOT WRITTEN (") + std::string(event) + ", " + std::to_string(records.size()) +
+                   " records): " + e.what());
+    }
+}
+
 void ServerContext::reload_crl() {
     auto crl = ossl::crl_from_pem(read_file(cfg.pki.crl_path()));
     file_tls->set_crl(crl.get());

@@ -3,7 +3,9 @@
 #include <Poco/Logger.h>
 #include <openssl/evp.h>
 
+#include <optional>
 #include <thread>
+#include <unordered_set>
 #include <variant>
 
 #include "sfts/auth/scram.hpp"
@@ -242,6 +244,7 @@ private:
     bool dispatch(proto::Message& m, std::uint64_t id) {
         if (auto* p = std::get_if<proto::ListRequest>(&m)) return on_list(*p), true;
         if (auto* p = std::get_if<proto::UploadBegin>(&m)) return on_upload(*p), true;
+        if (auto* p = std::get_if<proto::BatchBegin>(&m)) return on_batch(*p), true;
         if (auto* p = std::get_if<proto::DownloadRequest>(&m)) return on_download(*p), true;
         if (auto* p = std::get_if<proto::DeleteRequest>(&m)) return on_delete(*p), true;
         if (auto* p = std::get_if<proto::UpdatePassword>(&m)) return on_update(*p), true;
@@ -354,7 +357,7 @@ private:
             fail(Errc::integrity, "upload signature does not verify against your certificate; nothing stored");
 
         upload.commit(b.filename, b.overwrite);
-        db::FileRecord f{b.filename, b.size, {digest.begin(), digest.end()}, user_, ctx_.clock(), end.signature};
+        db::FileRecord f{b.filename, b.size, {digest.begin(), digest.end()}, user_, ctx_.clock(), end.signature, 0};
         try {
             ctx_.db->put_file(f);
         } catch (const Error&) {
@@ -374,6 +377,141 @@ private:
         ch_.send(receipt, frame_deadline());
         ctx_.log->information("upload '" + loggable(b.filename) + "' by " + who_ + ": " + std::to_string(b.size) +
                               " bytes, sha256 " + hex_short(digest) + "…, stored");
+    }
+
+    bool may_overwrite() const {
+        return caller_.permissions.count(db::Permission::overwrite) || caller_.permissions.count(db::Permission::admin);
+    }
+
+    // A batch (docs/protocol.md 4.4.1). While the files stream in, nothing is answered: a file
+    // the server will refuse (bad or duplicate name, too large, exists, over quota) is noted,
+    // the rest of the stream drained, and the refusal, naming the first such file, answers
+    // batch_end, so the session goes on. Only what breaks the stream itself (more files than
+    // announced, a storage failure) ends the session, as mid-upload.
+    void on_batch(const proto::BatchBegin& b) {
+        audit_ = {{"files", std::to_string(b.count)}, {"overwrite", b.overwrite ? "yes" : "no"}};
+        TransferSlot slot(ctx_, user_);
+        if (b.overwrite && !may_overwrite()) fail(Errc::permission_denied, "role '" + role_ + "' may not overwrite files");
+        const auto& lim = ctx_.cfg.limits;
+        const auto qb = static_cast<std::uint64_t>(lim.quota_bytes);
+        const auto qf = static_cast<std::uint64_t>(lim.quota_files);
+        db::Usage use;
+        if (qb || qf) use = ctx_.db->usage(user_);
+        // Counted before anything is accepted; a batch that overwrites may replace its own files,
+        // so its exact count is settled at the end.
+        if (qf && !b.overwrite && use.files + b.count > qf)
+            fail(Errc::limit_exceeded, "quota exceeded: " + std::to_string(use.files) + " of " + std::to_string(qf) +
+                                           " files used; this batch adds " + std::to_string(b.count));
+        const std::uint64_t free = ctx_.store->free_bytes();
+        auto batch = ctx_.store->begin_batch();
+        ch_.send(proto::OkReply{b.header.request_id, "send the files"}, frame_deadline());
+
+        std::vector<proto::BatchEntry> entries;
+        entries.reserve(b.count);
+        std::unordered_set<std::string> names;
+        std::optional<Error> refused;  // the first file refused
+        std::uint64_t bytes = 0, replaced = 0;
+        auto refuse = [&](Errc kind, const std::string& why) {
+            if (!refused)
+                refused.emplace(kind, "file " + std::to_string(entries.size()) + " '" + entries.back().filename + "': " +
+                                          why + "; nothing stored");
+        };
+        proto::BatchEnd end;
+        for (;;) {
+            proto::Message m = ch_.receive(frame_deadline());
+            if (auto* f = std::get_if<proto::BatchFile>(&m)) {
+                if (entries.size() == b.count)
+                    fail(Errc::limit_exceeded, "more files than the batch announced (" + std::to_string(b.count) + ")");
+                proto::BatchEntry& e = entries.emplace_back();
+                e.filename = std::move(f->filename);
+                e.size = f->data.size();
+                bytes += e.size;
+                if (refused) continue;  // drained, not stored
+                if (!storage::valid_filename(e.filename)) {
+                    refuse(Errc::invalid_argument, "invalid file name");
+                } else if (!names.insert(e.filename).second) {
+                    refuse(Errc::invalid_argument, "name given twice in the batch");
+                } else if (e.size > static_cast<std::uint64_t>(lim.max_file_bytes)) {
+                    refuse(Errc::limit_exceeded, "file larger than the server's limit");
+                } else if (!b.overwrite && ctx_.store->exists(e.filename)) {
+                    refuse(Errc::already_exists, "exists (overwrite not requested)");
+                } else if (qb && b.overwrite && ctx_.store->exists(e.filename)) {
+                    // Replacing one's own file frees its bytes, as for a single upload.
+                    if (auto old = ctx_.db->find_file(e.filename); old && old->uploader == user_) replaced += old->size;
+                }
+                if (refused) continue;
+                if (qb && use.bytes + bytes > qb + replaced) {
+                    refuse(Errc::limit_exceeded, "quota exceeded: " + std::to_string(use.bytes) + " of " +
+                                                     std::to_string(qb) + " bytes used; the batch needs " +
+                                                     std::to_string(bytes) + " up to here");
+                } else if (bytes > free) {
+                    refuse(Errc::limit_exceeded, "not enough space on the server");
+                }
+                if (refused) continue;
+                unsigned int n = 0;
+                ossl::check(EVP_Digest(f->data.data(), f->data.size(), e.sha256.data(), &n, EVP_sha256(), nullptr),
+                            "EVP_Digest");
+                batch.add(f->data);
+                continue;
+            }
+            if (std::holds_alternative<proto::TransferAbort>(m)) {
+                ch_.send(proto::OkReply{b.header.request_id, "batch aborted; nothing stored"}, frame_deadline());
+                ctx_.log->information("batch of " + std::to_string(b.count) + " by " + who_ + ": aborted by the client");
+                return;  // the Batch's destructor removes the staging directory
+            }
+            end = expect<proto::BatchEnd>(std::move(m));
+            break;
+        }
+        audit_.push_back({"bytes", std::to_string(bytes)});
+        if (entries.size() != b.count)
+            fail(Errc::integrity, "the batch announced " + std::to_string(b.count) + " files and carried " +
+                                      std::to_string(entries.size()) + "; nothing stored");
+        if (refused) throw *refused;
+        // The manifest as this server received and hashed it: a signature over anything else fails.
+        const proto::Bytes record = proto::batch_record(user_, b, entries);
+        if (!pki::pss_verify(client_key_.get(), record, end.signature))
+            fail(Errc::integrity, "batch signature does not verify against your certificate and the files received; "
+                                  "nothing stored");
+        if (qf && b.overwrite) {  // exact now: replacing one's own file adds no file
+            std::uint64_t added = 0;
+            for (const auto& e : entries)
+                if (auto old = ctx_.db->find_file(e.filename); !old || old->uploader != user_) ++added;
+            if (use.files + added > qf)
+                fail(Errc::limit_exceeded, "quota exceeded: " + std::to_string(use.files) + " of " + std::to_string(qf) +
+                                               " files used; this batch adds " + std::to_string(added) + "; nothing stored");
+        }
+
+        // Group commit: one sync for all the data, the renames, one directory fsync, one
+        // transaction for all the rows; any failure puts every file back (Batch's destructor).
+        std::vector<std::string> final_names;
+        final_names.reserve(entries.size());
+        for (const auto& e : entries) final_names.push_back(e.filename);
+        batch.commit(final_names, b.overwrite);
+        const std::int64_t stored_at = ctx_.clock();
+        db::BatchRecord row{0, user_, b.header.timestamp_ms, {b.header.nonce.begin(), b.header.nonce.end()}, record,
+                            end.signature, stored_at};
+        std::vector<db::FileRecord> files;
+        files.reserve(entries.size());
+        for (const auto& e : entries)
+            files.push_back(db::FileRecord{e.filename, e.size, {e.sha256.begin(), e.sha256.end()}, user_, stored_at,
+                                           end.signature, 0});
+        const std::int64_t batch_id = ctx_.db->put_batch(row, files);
+        batch.finish();
+        audit_.push_back({"batch_id", std::to_string(batch_id)});
+        std::vector<std::vector<audit::Field>> per_file;
+        per_file.reserve(entries.size());
+        for (const auto& e : entries)
+            per_file.push_back({{"user", user_}, {"serial", serial_}, {"source", peer_}, {"batch_id", std::to_string(batch_id)},
+                                {"filename", e.filename}, {"size", std::to_string(e.size)},
+                                {"sha256", ossl::hex(e.sha256.data(), e.sha256.size())}});
+        ctx_.audit_events("batch_file", std::move(per_file));
+
+        proto::BatchReceipt receipt{b.header.request_id, b.count, stored_at, {}};
+        receipt.server_signature =
+            pki::pss_sign(ctx_.server_key.get(), proto::batch_receipt_record(user_, b, end.signature, stored_at));
+        ch_.send(receipt, frame_deadline());
+        ctx_.log->information("batch by " + who_ + ": " + std::to_string(b.count) + " files, " + std::to_string(bytes) +
+                              " bytes, stored (batch " + std::to_string(batch_id) + ")");
     }
 
     void on_download(const proto::DownloadRequest& r) {

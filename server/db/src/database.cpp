@@ -48,7 +48,7 @@ namespace sfts::db {
 
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr std::size_t kMaxSessions = 8;
 constexpr int kBusyTimeoutMs = 5000;
 // POCO's SQLite connector retries a failing open until this many seconds have passed (60 by
@@ -195,6 +195,21 @@ std::vector<std::string> schema_v2() {
         "ALTER TABLE users ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE users ADD COLUMN last_failed_ms BIGINT NOT NULL DEFAULT 0",
         "CREATE INDEX files_uploader ON files (uploader)",
+    };
+}
+
+// Version 3: batch uploads. A file stored by a batch points at the manifest its uploader signed.
+std::vector<std::string> schema_v3(const std::string& blob) {
+    return {
+        "CREATE TABLE batches ("
+        " id BIGINT PRIMARY KEY,"
+        " uploader VARCHAR(64) NOT NULL,"
+        " timestamp_ms BIGINT NOT NULL,"
+        " nonce " + blob + " NOT NULL,"
+        " record " + blob + " NOT NULL,"
+        " signature " + blob + " NOT NULL,"
+        " stored_ms BIGINT NOT NULL)",
+        "ALTER TABLE files ADD COLUMN batch_id BIGINT",
     };
 }
 
@@ -355,6 +370,8 @@ struct Database::Impl {
         }
         if (version < 2)
             for (const auto& sql : schema_v2()) s << sql, now;
+        if (version < 3)
+            for (const auto& sql : schema_v3(blob_type())) s << sql, now;
         int target = kSchemaVersion;
         s << "UPDATE schema_version SET version = $1 WHERE id = 1", use(target), now;
         tx.commit();
@@ -702,19 +719,19 @@ namespace {
 
 std::vector<FileRecord> select_files(Session& s, const char* where, const std::string& key, std::size_t max) {
     std::vector<std::string> names, uploaders;
-    std::vector<Int64> sizes, uploaded;
+    std::vector<Int64> sizes, uploaded, batch_ids;
     std::vector<BLOB> hashes, signatures;
     std::string k = key;
     Int64 limit = static_cast<Int64>(std::min<std::size_t>(max, 1u << 30));
     Statement st(s);
-    st << "SELECT name, size, sha256, uploader, uploaded_ms, upload_signature FROM files " << where
-       << " ORDER BY name LIMIT $2",
+    st << "SELECT name, size, sha256, uploader, uploaded_ms, upload_signature, COALESCE(batch_id, 0) FROM files "
+       << where << " ORDER BY name LIMIT $2",
         use(k), use(limit), into(names), into(sizes), into(hashes), into(uploaders), into(uploaded), into(signatures),
-        now;
+        into(batch_ids), now;
     std::vector<FileRecord> out;
     for (std::size_t i = 0; i < names.size(); ++i)
         out.push_back(FileRecord{names[i], static_cast<std::uint64_t>(sizes[i]), from_blob(hashes[i]), uploaders[i],
-                                 uploaded[i], from_blob(signatures[i])});
+                                 uploaded[i], from_blob(signatures[i]), batch_ids[i]});
     return out;
 }
 
@@ -735,6 +752,57 @@ void Database::put_file(const FileRecord& f) {
             use(name), use(size), use(hash), use(uploader), use(uploaded), use(sig), now;
         tx.commit();
         return 0;
+    });
+}
+
+std::int64_t Database::put_batch(const BatchRecord& b, const std::vector<FileRecord>& files) {
+    if (files.empty()) fail(Errc::invalid_argument, "empty batch");
+    std::vector<std::string> names, uploaders;
+    std::vector<Int64> sizes, uploaded;
+    std::vector<BLOB> hashes, sigs;
+    names.reserve(files.size());
+    for (const auto& f : files) {
+        check_file_name(f.name);
+        if (f.size > static_cast<std::uint64_t>(INT64_MAX)) fail(Errc::limit_exceeded, "file too large");
+        names.push_back(f.name);
+        uploaders.push_back(f.uploader);
+        sizes.push_back(static_cast<Int64>(f.size));
+        uploaded.push_back(f.uploaded_ms);
+        hashes.push_back(to_blob(f.sha256));
+        sigs.push_back(to_blob(f.upload_signature));
+    }
+    return impl_->write("record batch", [&](Session& s) {
+        std::string uploader = b.uploader;
+        Int64 ts = b.timestamp_ms, stored = b.stored_ms;
+        BLOB nonce = to_blob(b.nonce), record = to_blob(b.record), sig = to_blob(b.signature);
+        Transaction tx(s);
+        // A write first (see the top of this file), then the next id under the write lock.
+        s << "INSERT INTO batches (id, uploader, timestamp_ms, nonce, record, signature, stored_ms)"
+             " SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4, $5, $6 FROM batches",
+            use(uploader), use(ts), use(nonce), use(record), use(sig), use(stored), now;
+        Int64 id = 0;
+        s << "SELECT MAX(id) FROM batches", into(id), now;
+        std::vector<Int64> ids(files.size(), id);
+        // One statement each, executed once per row: prepared once, not parsed per file.
+        s << "DELETE FROM files WHERE name = $1", use(names), now;
+        s << "INSERT INTO files (name, size, sha256, uploader, uploaded_ms, upload_signature, batch_id)"
+             " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            use(names), use(sizes), use(hashes), use(uploaders), use(uploaded), use(sigs), use(ids), now;
+        tx.commit();
+        return static_cast<std::int64_t>(id);
+    });
+}
+
+std::optional<BatchRecord> Database::find_batch(std::int64_t id) {
+    return impl_->read("find batch", [&](Session& s) -> std::optional<BatchRecord> {
+        Int64 key = id;
+        std::vector<std::string> uploaders;
+        std::vector<Int64> ts, stored;
+        std::vector<BLOB> nonces, records, sigs;
+        s << "SELECT uploader, timestamp_ms, nonce, record, signature, stored_ms FROM batches WHERE id = $1", use(key),
+            into(uploaders), into(ts), into(nonces), into(records), into(sigs), into(stored), now;
+        if (uploaders.empty()) return std::nullopt;
+        return BatchRecord{id, uploaders[0], ts[0], from_blob(nonces[0]), from_blob(records[0]), from_blob(sigs[0]), stored[0]};
     });
 }
 

@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "sfts/error.hpp"
 #include "sfts/files.hpp"
@@ -81,6 +83,28 @@ int open_beneath(int dir_fd, const char* name, int flags) {
     return fd;
 }
 
+// Removes a batch staging directory and the plain files in it (a batch puts nothing else
+// there). dir_fd is the directory itself, opened by the caller.
+void remove_staging(int store_fd, int dir_fd, const char* name) noexcept {
+    int list_fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (list_fd >= 0) {
+        std::unique_ptr<DIR, int (*)(DIR*)> d(::fdopendir(list_fd), ::closedir);
+        if (!d) {
+            ::close(list_fd);
+        } else {
+            std::vector<std::string> entries;
+            while (struct dirent* e = ::readdir(d.get())) {
+                std::string_view n(e->d_name);
+                if (n != "." && n != "..") entries.emplace_back(n);
+            }
+            for (const auto& n : entries) ::unlinkat(dir_fd, n.c_str(), 0);
+        }
+    }
+    ::unlinkat(store_fd, name, AT_REMOVEDIR);
+}
+
+std::string staged_name(std::size_t i) { return "f" + std::to_string(i); }
+
 std::int64_t to_ms(const struct timespec& ts) {
     return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
@@ -146,7 +170,14 @@ FileStore::FileStore(const std::string& dir) : path_(dir) {
         }
         struct stat held {}, now {};
         if (::flock(t.get(), LOCK_EX | LOCK_NB) != 0) continue;  // a live upload
-        if (::fstat(t.get(), &held) != 0 || !S_ISREG(held.st_mode)) continue;
+        if (::fstat(t.get(), &held) != 0) continue;
+        if (S_ISDIR(held.st_mode) && name.starts_with(kBatchPrefix)) {  // a batch that never committed
+            if (::fstatat(dir_.get(), e->d_name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_ino == held.st_ino &&
+                now.st_dev == held.st_dev)
+                remove_staging(dir_.get(), t.get(), e->d_name);
+            continue;
+        }
+        if (!S_ISREG(held.st_mode)) continue;
         // Unlink only the very file we hold the lock on.
         if (::fstatat(dir_.get(), e->d_name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_ino == held.st_ino &&
             now.st_dev == held.st_dev)
@@ -179,6 +210,27 @@ FileStore::Upload FileStore::begin_upload(std::uint64_t expected_size) {
         return up;
     }
     fail(Errc::io, "could not create a temporary file in the storage directory");
+}
+
+FileStore::Batch FileStore::begin_batch() {
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        std::string name = std::string(kBatchPrefix) + random_hex(16);
+        if (::mkdirat(dir_.get(), name.c_str(), 0700) != 0) {
+            if (errno == EEXIST || errno == EINTR) continue;
+            fail_errno("create batch directory", errno);
+        }
+        Fd fd(::openat(dir_.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd) {
+            int err = errno;
+            ::unlinkat(dir_.get(), name.c_str(), AT_REMOVEDIR);
+            fail_errno("open batch directory", err);
+        }
+        // As for an Upload: a FileStore opening concurrently may have taken it for stale.
+        struct stat st {};
+        if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0 || ::fstat(fd.get(), &st) != 0 || st.st_nlink == 0) continue;
+        return Batch(dir_.get(), std::move(fd), std::move(name));
+    }
+    fail(Errc::io, "could not create a batch directory in the storage directory");
 }
 
 FileStore::Reader FileStore::open(const std::string& name) {
@@ -315,6 +367,115 @@ void FileStore::Upload::commit(const std::string& name, bool overwrite) {
     committed_ = true;
     fd_ = Fd();  // releases the flock
     if (::fsync(dir_fd_) != 0) fail(Errc::io, "fsync storage directory: " + errno_text(errno));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch
+
+FileStore::Batch::Batch(int store_fd, Fd dir, std::string dir_name) noexcept
+    : store_fd_(store_fd), dir_(std::move(dir)), dir_name_(std::move(dir_name)) {}
+
+FileStore::Batch::Batch(Batch&& o) noexcept
+    : store_fd_(o.store_fd_),
+      dir_(std::move(o.dir_)),
+      dir_name_(std::move(o.dir_name_)),
+      count_(o.count_),
+      names_(std::move(o.names_)),
+      exchanged_(std::move(o.exchanged_)),
+      finished_(o.finished_) {
+    o.finished_ = true;
+}
+
+FileStore::Batch::~Batch() {
+    if (!dir_) return;
+    if (!finished_) undo();
+    remove_staging(store_fd_, dir_.get(), dir_name_.c_str());
+}
+
+void FileStore::Batch::add(std::span<const std::uint8_t> data) {
+    if (!dir_ || !names_.empty()) fail(Errc::internal, "add to a committed batch");
+    const std::string name = staged_name(count_);
+    Fd fd(::openat(dir_.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) fail_errno("create batch file", errno);
+    const std::uint8_t* p = data.data();
+    std::size_t left = data.size();
+    while (left > 0) {
+        ssize_t n = ::write(fd.get(), p, left);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail_errno("write file", errno);
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    ++count_;
+}
+
+void FileStore::Batch::commit(const std::vector<std::string>& names, bool overwrite) {
+    if (!dir_ || !names_.empty() || names.size() != count_) fail(Errc::internal, "batch commit: wrong state or count");
+    for (const auto& n : names) check_name(n);
+    // One writeback of the whole filesystem instead of one journal commit per file: on ext4,
+    // 1000 x 4 KiB files take 0.3-0.8 s with syncfs and 1.9-2.6 s with one fdatasync each.
+    // Since Linux 5.8 syncfs also reports writeback errors of files written since dir_ opened.
+    if (::syncfs(dir_.get()) != 0) fail_errno("sync batch", errno);
+    names_.reserve(names.size());
+    exchanged_.reserve(names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        const std::string src = staged_name(i);
+        const char* dst = names[i].c_str();
+        bool swapped = false;
+        int rc = -1;
+        if (overwrite) {
+            // Only a regular file (or a stray symlink entry) is replaced, as rename() would.
+            struct stat st {};
+            if (::fstatat(store_fd_, dst, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+                undo();
+                fail(Errc::already_exists, "'" + names[i] + "' exists and is not a regular file");
+            }
+            rc = ::renameat2(dir_.get(), src.c_str(), store_fd_, dst, RENAME_EXCHANGE);
+            if (rc == 0) swapped = true;
+            else if (errno == EINVAL) rc = ::renameat2(dir_.get(), src.c_str(), store_fd_, dst, 0);  // no EXCHANGE here
+        }
+        if (rc != 0) {
+            if (overwrite && errno != ENOENT && errno != EINVAL) {
+                int err = errno;
+                undo();
+                fail_errno("store file", err);
+            }
+            rc = ::renameat2(dir_.get(), src.c_str(), store_fd_, dst, RENAME_NOREPLACE);
+            if (rc != 0 && errno == EINVAL) {
+                // A filesystem without RENAME_NOREPLACE: link() refuses an existing name atomically too.
+                rc = ::linkat(dir_.get(), src.c_str(), store_fd_, dst, 0);
+                if (rc == 0) ::unlinkat(dir_.get(), src.c_str(), 0);
+            }
+            if (rc != 0) {
+                int err = errno;
+                undo();
+                if (err == EEXIST || err == ENOTEMPTY || err == EISDIR) fail(Errc::already_exists, "'" + names[i] + "' exists");
+                fail_errno("store file", err);
+            }
+        }
+        names_.push_back(names[i]);
+        exchanged_.push_back(swapped);
+    }
+    if (::fsync(store_fd_) != 0) {
+        int err = errno;
+        undo();
+        fail(Errc::io, "fsync storage directory: " + errno_text(err));
+    }
+}
+
+void FileStore::Batch::finish() noexcept { finished_ = true; }
+
+void FileStore::Batch::undo() noexcept {
+    if (names_.empty()) return;
+    for (std::size_t i = names_.size(); i-- > 0;) {
+        const std::string staged = staged_name(i);
+        ::renameat2(store_fd_, names_[i].c_str(), dir_.get(), staged.c_str(), exchanged_[i] ? RENAME_EXCHANGE : RENAME_NOREPLACE);
+    }
+    names_.clear();
+    exchanged_.clear();
+    ::fsync(store_fd_);
 }
 
 // ---------------------------------------------------------------------------------------------

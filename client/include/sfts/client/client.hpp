@@ -103,6 +103,12 @@ struct TransferResult {
     bool cancelled = false;  // stopped by the CancelFlag: nothing was stored on either side
 };
 
+// One file of a batch upload: where it is read from and the name it gets on the server.
+struct BatchItem {
+    std::string local_path;
+    std::string remote_name;
+};
+
 class Session {
 public:
     // Connects to the file service with the token key and certificate, then logs in. If the
@@ -121,6 +127,13 @@ public:
     // and the result says cancelled; the session stays usable.
     TransferResult upload(const std::string& local_path, const std::string& remote_name, bool overwrite,
                           const Progress& progress = {}, const CancelFlag* cancel = nullptr);
+    // Many small files as one batch (docs/protocol.md 4.4.1): each regular file of at most
+    // proto::max_batch_file_bytes, at most proto::max_batch_files of them, one signature by the
+    // token over the manifest, one signed receipt covering it. All or nothing: if the server
+    // refuses any file (its error names the first), or a local file cannot be read, nothing is
+    // stored and the session stays usable. progress reports bytes sent of the batch's total.
+    std::vector<TransferResult> upload_batch(const std::vector<BatchItem>& items, bool overwrite,
+                                             const Progress& progress = {});
     // Writes dest_path only after size, SHA-256 and the server's signature check out. When *cancel
     // becomes true the partial file is removed and the connection is closed, because the server
     // notices an abort only after it has sent the whole file (docs/protocol.md 4.4): connected()
@@ -145,6 +158,8 @@ private:
     std::vector<proto::ListEntry> list_all();
     TransferResult upload_once(const std::string& local_path, const std::string& remote_name, bool overwrite,
                                const Progress& progress, const CancelFlag* cancel);
+    std::vector<TransferResult> upload_batch_once(const std::vector<BatchItem>& items, bool overwrite,
+                                                  const Progress& progress);
     TransferResult download_once(const std::string& remote_name, const std::string& dest_path, bool overwrite,
                                  const Progress& progress, const CancelFlag* cancel);
     void change_password_once(const Secret& new_password);

@@ -35,6 +35,10 @@ inline constexpr std::size_t max_cert_bytes = 16 * 1024;  // a certificate or a 
 // RSA-8192 is 1024 bytes; the product signs with RSA-3072 (384 bytes).
 inline constexpr std::size_t max_signature_bytes = 1024;
 inline constexpr std::size_t max_list_entries = 1000;
+// A batch upload (docs/protocol.md 4.4): files per batch, and the largest file a batch carries,
+// which is one batch_file frame (a 255-byte name and its prefix fit the frame's slack).
+inline constexpr std::size_t max_batch_files = 4096;
+inline constexpr std::size_t max_batch_file_bytes = max_chunk;
 inline constexpr std::size_t max_help_commands = 32;
 inline constexpr std::size_t max_command_name_bytes = 32;
 

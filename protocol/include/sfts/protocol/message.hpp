@@ -7,6 +7,7 @@
 
 #include "sfts/protocol/frame.hpp"
 #include "sfts/protocol/messages_auth.hpp"
+#include "sfts/protocol/messages_batch.hpp"
 #include "sfts/protocol/messages_commands.hpp"
 #include "sfts/protocol/messages_common.hpp"
 #include "sfts/protocol/messages_enroll.hpp"
@@ -21,6 +22,7 @@ using Message = std::variant<                                                  /
     ScramClientFirst, ScramServerFirst, ScramClientFinal, ScramServerFinal,    //
     SetInitialPassword,                                                        //
     UploadBegin, UploadChunk, UploadEnd, UploadReceipt,                        //
+    BatchBegin, BatchFile, BatchEnd, BatchReceipt,                             //
     DownloadRequest, DownloadHeader, DownloadChunk, DownloadEnd, TransferAbort,  //
     ListRequest, ListPage, DeleteRequest, UpdatePassword, HelpRequest, HelpReply,
     ExitRequest, RenewRequest, RenewResult>;

@@ -34,6 +34,9 @@ enum class State : std::uint8_t {
     upload_begin_pending,
     in_upload,
     upload_end_pending,
+    batch_begin_pending,
+    in_batch,
+    batch_end_pending,
     download_pending,
     in_download,
     download_aborting,  // abort sent; chunks already in flight are dropped until ok_reply

@@ -66,6 +66,8 @@ struct ServerContext {
 
     // Appends to the audit trail; a failure to write it is logged as an error, never hidden.
     void audit_event(std::string_view event, std::vector<audit::Field> fields);
+    // One record per element, written and synced together (a batch upload's files).
+    void audit_events(std::string_view event, std::vector<std::vector<audit::Field>> records);
 
     // After a failure on our side of a handshake or signature (crypto, token): signs a probe
     // with the server key. If that fails too, the token is gone; SoftHSM2, for one, invalidates

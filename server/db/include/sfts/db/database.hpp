@@ -56,8 +56,24 @@ struct FileRecord {
     std::vector<std::uint8_t> sha256;
     std::string uploader;
     std::int64_t uploaded_ms = 0;
-    std::vector<std::uint8_t> upload_signature;
+    std::vector<std::uint8_t> upload_signature;  // of the upload record, or of the batch record
+    std::int64_t batch_id = 0;                   // 0: uploaded alone; else the batches row that signs it
     bool operator==(const FileRecord&) const = default;
+};
+
+// A batch upload (docs/protocol.md 4.4.1): the exact manifest the client signed ("sfts-batch-v1"
+// record) and its signature, so that every file of the batch can be verified on its own later:
+// verify the signature over record with the uploader's certificate, then find the file's name,
+// size and SHA-256 in record.
+struct BatchRecord {
+    std::int64_t id = 0;  // assigned by put_batch
+    std::string uploader;
+    std::int64_t timestamp_ms = 0;  // the client's, from batch_begin
+    std::vector<std::uint8_t> nonce;
+    std::vector<std::uint8_t> record;
+    std::vector<std::uint8_t> signature;
+    std::int64_t stored_ms = 0;
+    bool operator==(const BatchRecord&) const = default;
 };
 
 // A refused source: an IPv4 address or an IPv6 /64 prefix ("2001:db8:1:2::/64").
@@ -125,6 +141,10 @@ public:
 
     // file metadata (the bytes live in the storage directory)
     void put_file(const FileRecord& f);  // insert or replace
+    // One transaction: the batch row, then every file (insert or replace) with batch_id set to
+    // the new row's id, which is returned. All or nothing.
+    std::int64_t put_batch(const BatchRecord& b, const std::vector<FileRecord>& files);
+    std::optional<BatchRecord> find_batch(std::int64_t id);
     std::optional<FileRecord> find_file(const std::string& name);
     // Name order (byte-wise), strictly after after_name ("" = from the start), at most max entries.
     std::vector<FileRecord> list_files(const std::string& after_name, std::size_t max);

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "sfts/files.hpp"
 
@@ -18,6 +19,8 @@ namespace sfts::storage {
 // Prefix of our own temporary files; names starting with ".sfts-" are reserved.
 inline constexpr std::string_view kReservedPrefix = ".sfts-";
 inline constexpr std::string_view kTempPrefix = ".sfts-tmp-";
+// A batch's staging directory is a temporary too: ".sfts-tmp-batch-<random>".
+inline constexpr std::string_view kBatchPrefix = ".sfts-tmp-batch-";
 inline constexpr std::size_t kMaxFilenameBytes = 255;
 
 // The protocol's `filename` rule (valid UTF-8, not empty, no control characters, no '/' or '\',
@@ -87,6 +90,48 @@ public:
     // expected_size, when known (upload_begin carries it), is preallocated so that a full disk
     // is reported here, before any byte is received: Error(limit_exceeded, "storage full").
     Upload begin_upload(std::uint64_t expected_size = 0);
+
+    // Many small files staged in one private directory ".sfts-tmp-batch-<random>" (0700, held by
+    // an flock like an Upload's temporary) and made visible together. Only the directory's fd
+    // stays open, so a batch of thousands of files needs no more descriptors than one file.
+    // Move-only; the FileStore must outlive it.
+    class Batch {
+    public:
+        Batch(Batch&& o) noexcept;
+        Batch& operator=(Batch&&) = delete;
+        Batch(const Batch&) = delete;
+        Batch& operator=(const Batch&) = delete;
+        // Undoes a commit() not followed by finish(), then removes the staging directory and
+        // everything in it. Never throws.
+        ~Batch();
+
+        // Stages the next file with its whole content (not yet synced). Errors as Upload::write.
+        void add(std::span<const std::uint8_t> data);
+        std::size_t count() const noexcept { return count_; }
+
+        // Group commit of files 0..count()-1 under names[i]: one syncfs() makes all their data
+        // durable (cheaper than one fdatasync per file; docs/benchmarks.md), then each is renamed
+        // into place - with overwrite an existing file is exchanged into the staging directory,
+        // so that it can be put back - then one fsync of the storage directory. If a rename
+        // fails, those already done are undone and Error(already_exists) (or the I/O error)
+        // says which name: nothing of the batch stays visible.
+        void commit(const std::vector<std::string>& names, bool overwrite);
+        // The metadata is committed too: the renames stay, replaced files are dropped.
+        void finish() noexcept;
+
+    private:
+        friend class FileStore;
+        Batch(int store_fd, Fd dir, std::string dir_name) noexcept;
+        void undo() noexcept;
+        int store_fd_ = -1;
+        Fd dir_;  // the staging directory, flocked
+        std::string dir_name_;
+        std::size_t count_ = 0;
+        std::vector<std::string> names_;     // committed names, in order
+        std::vector<bool> exchanged_;        // renames that swapped an old file into the staging directory
+        bool finished_ = false;
+    };
+    Batch begin_batch();
 
     // A regular file opened for reading; move-only, owns the fd.
     class Reader {
