@@ -17,7 +17,7 @@ PACKAGES=(
   # test and demo tools
   procps psmisc systemd tmux openssh-server openssh-client time
   # fault tests (chattr, prlimit, unshare), TLS scanning, packaging and man page checks
-  e2fsprogs util-linux testssl.sh bsdextrautils bind9-dnsutils jq
+  e2fsprogs util-linux testssl.sh bsdextrautils bind9-dnsutils jq xxd
   dpkg-dev init-system-helpers groff-base man-db shellcheck lintian
 )
 

@@ -11,9 +11,7 @@ start_server || exit 1
 db=$work/server/state/sfts.db
 files=$work/server/state/files
 
-make_client alice
-check "enroll alice" as alice enroll --secret "file:$work/server/site-secret"
-check "alice sets her password" as alice ls --new-password "file:$work/alice/password"
+ready_client alice
 
 # --- RBAC: registered may not upload, so a batch is refused like single uploads
 mkdir -p "$work/src"
