@@ -102,6 +102,12 @@ public:
     std::size_t read_some(std::span<std::uint8_t> buf, Deadline deadline);
     void write_all(std::span<const std::uint8_t> data, Deadline deadline);
 
+    // Bulk receiving (a file coming in): OpenSSL reads ahead into a 128 KiB buffer, one recv
+    // for several records instead of two (header, then body) for each. Off again, the buffer
+    // goes back to the default size once it is empty, so idle sessions hold no large buffer.
+    // Reads stay correct either way: buffered bytes are always used before the socket's.
+    void set_bulk_reads(bool on) noexcept;
+
     // RFC 9266 tls-exporter channel binding (32 bytes, label "EXPORTER-Channel-Binding").
     std::vector<std::uint8_t> channel_binding() const;
 
@@ -123,6 +129,19 @@ private:
     std::string peer_;     // kept from the start: logs want it after close() too
     bool closed_ = false;
     bool broken_ = false;  // a fatal TLS error happened: no close_notify may follow
+    bool bulk_reads_ = false;
+};
+
+// set_bulk_reads(true) for a scope (a transfer being received), off on every way out.
+class BulkReads {
+public:
+    explicit BulkReads(TlsStream& s) noexcept : s_(s) { s_.set_bulk_reads(true); }
+    ~BulkReads() { s_.set_bulk_reads(false); }
+    BulkReads(const BulkReads&) = delete;
+    BulkReads& operator=(const BulkReads&) = delete;
+
+private:
+    TlsStream& s_;
 };
 
 }  // namespace sfts::net
