@@ -31,7 +31,7 @@ source "$here/lib.sh"
 smoke=0 runs= out= cases=ceiling,upload,download,small,ls,handshakes,load,idle tmpfs=0 keep=0
 if [[ ${1:-} == --boost ]]; then
   shift
-  exec setsid bash -c 'echo -15 > /proc/self/autogroup && exec "$@"' bench "$0" "$@"
+  BENCH_BOOST=-15 exec setsid bash -c 'echo -15 > /proc/self/autogroup && exec "$@"' bench "$0" "$@"
 fi
 while (($#)); do
   case $1 in
