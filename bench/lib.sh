@@ -30,6 +30,8 @@ descendants() {
 
 # tree_hwm_sampler PID OUT: until killed, writes to OUT the largest sum of VmHWM (KiB) seen over
 # the processes below PID (sshd's per-connection processes; VmHWM only grows while they live).
+# With BENCH_BOOST set (run.sh --boost) it also gives their autogroups that nice: sshd's
+# per-connection processes call setsid(), which puts them outside the bench's boosted session.
 tree_hwm_sampler() {
   set +e  # processes come and go while it reads them
   local root=$1 out=$2 max=0 total p h
@@ -38,6 +40,7 @@ tree_hwm_sampler() {
     total=0
     for p in $(descendants "$root"); do
       h=$(status_kib "$p" VmHWM); total=$((total + ${h:-0}))
+      [[ -n ${BENCH_BOOST:-} ]] && echo "$BENCH_BOOST" > "/proc/$p/autogroup" 2>/dev/null
     done
     if ((total > max)); then max=$total; echo "$max" > "$out"; fi
     sleep 0.05

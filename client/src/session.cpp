@@ -427,6 +427,15 @@ TransferResult Session::download(const std::string& remote_name, const std::stri
 TransferResult Session::download_once(const std::string& remote_name, const std::string& dest_path, bool overwrite,
                                       const Progress& progress, const CancelFlag* cancel) {
     if (!overwrite && file_exists(dest_path)) fail(Errc::already_exists, dest_path + " exists (use --overwrite)");
+    // Read-ahead for the whole reply, set while nothing is buffered yet (net::TlsStream).
+    // Not net::BulkReads: a cancelled download drops the channel before this scope ends.
+    impl_->ch->tls().set_bulk_reads(true);
+    struct BulkOff {
+        std::unique_ptr<net::Channel>& ch;
+        ~BulkOff() {
+            if (ch) ch->tls().set_bulk_reads(false);
+        }
+    } bulk_off{impl_->ch};
     proto::DownloadRequest req{impl_->header(), remote_name};
     impl_->ch->send(req, impl_->deadline());
     auto h = expect_reply<proto::DownloadHeader>(impl_->receive());

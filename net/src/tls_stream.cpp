@@ -202,6 +202,21 @@ void TlsStream::write_all(std::span<const std::uint8_t> data, Deadline deadline)
     }
 }
 
+void TlsStream::set_bulk_reads(bool on) noexcept {
+    // Measured (bench/ab.sh, 1 GiB on tmpfs): server CPU per uploaded GiB -7%, client per
+    // downloaded GiB -3%. SSL_MODE_RELEASE_BUFFERS instead (free the buffer whenever it runs
+    // empty) made the downloading client 19% dearer: it reallocated the buffer all the time.
+    static constexpr std::size_t kBulkReadBuffer = 128 * 1024;
+    if (closed_ || on == bulk_reads_) return;
+    bulk_reads_ = on;
+    SSL_set_default_read_buffer_len(ssl_, on ? kBulkReadBuffer : 0);  // 0: OpenSSL's default
+    SSL_set_read_ahead(ssl_, on ? 1 : 0);
+    // Both buffers are allocated again, at the size now set, by the next read or write. With
+    // bytes still buffered this does nothing and the current buffer stays: only its size is
+    // then not what was asked.
+    SSL_free_buffers(ssl_);
+}
+
 std::vector<std::uint8_t> TlsStream::channel_binding() const {
     if (!SSL_is_init_finished(ssl_)) fail(Errc::internal, "channel binding requested before the handshake");
     // RFC 9266 section 3: tls-exporter is unique per connection only with TLS 1.3 or with the

@@ -53,6 +53,7 @@ for p in "${ports[@]}"; do
   accepted "$(who "$p"): TLS 1.2 ECDHE-RSA-AES256-GCM accepted" "$p" -tls1_2 -cipher ECDHE-RSA-AES256-GCM-SHA384 $(mtls "$p")
   accepted "$(who "$p"): TLS 1.2 ECDHE-RSA-AES128-GCM accepted" "$p" -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256 $(mtls "$p")
   accepted "$(who "$p"): TLS 1.3 AES-128-GCM accepted" "$p" -tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256 $(mtls "$p")
+  accepted "$(who "$p"): TLS 1.3 AES-256-GCM accepted" "$p" -tls1_3 -ciphersuites TLS_AES_256_GCM_SHA384 $(mtls "$p")
   refused "$(who "$p"): TLS 1.0 refused" "$p" -tls1 -cipher 'DEFAULT:@SECLEVEL=0' $(mtls "$p")
   refused "$(who "$p"): TLS 1.1 refused" "$p" -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' $(mtls "$p")
   # Every TLS 1.2 cipher class but ECDHE + AES-GCM, each offered alone.

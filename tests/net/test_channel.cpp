@@ -106,6 +106,46 @@ BOOST_AUTO_TEST_CASE(messages_split_and_coalesced_arrive_whole_and_in_order) {
     BOOST_TEST(std::get<proto::ScramClientFirst>(got[1]).mechanism == "SCRAM-SHA-256");
 }
 
+// Read-ahead on and off (net::TlsStream::set_bulk_reads) while records are in flight and
+// bytes are buffered: every byte arrives once, in order, and the stream goes on after.
+BOOST_AUTO_TEST_CASE(bulk_reads_switched_mid_stream_lose_and_reorder_nothing) {
+    constexpr std::size_t kTotal = 3 * 1024 * 1024 + 4321;
+    auto pattern = [](std::size_t i) { return static_cast<std::uint8_t>((i * 7 + i / 65536) % 251); };
+    std::size_t good = 0;
+    std::size_t received = 0;
+    LoopbackServer srv(server_context(false), [&](std::unique_ptr<net::TlsStream> s) {
+        std::vector<std::uint8_t> buf(100 * 1000);
+        bool on = false;
+        while (received < kTotal) {
+            // A switch every ~100 KB: often with whole records already read ahead.
+            on = !on;
+            s->set_bulk_reads(on);
+            const std::size_t n = s->read_some(buf, net::deadline_in(10s));
+            if (n == 0) break;
+            for (std::size_t i = 0; i < n; ++i) good += buf[i] == pattern(received + i) ? 1 : 0;
+            received += n;
+        }
+        s->set_bulk_reads(false);
+        const std::uint8_t ack = 1;
+        s->write_all({&ack, 1}, net::deadline_in(10s));
+        std::uint8_t end[1];
+        s->read_some(end, net::deadline_in(10s));  // the client's close_notify
+    });
+    auto c = connected(srv.port());
+    std::vector<std::uint8_t> data(kTotal);
+    for (std::size_t i = 0; i < kTotal; ++i) data[i] = pattern(i);
+    for (std::size_t off = 0; off < kTotal; off += 1 << 20)
+        c->write_all(std::span(data).subspan(off, std::min<std::size_t>(1 << 20, kTotal - off)), net::deadline_in(10s));
+    std::uint8_t ack[1] = {0};
+    BOOST_TEST(c->read_some(ack, net::deadline_in(10s)) == 1u);
+    BOOST_TEST(ack[0] == 1);
+    c->close(net::deadline_in(1s));
+    const auto& out = srv.wait();
+    BOOST_TEST((out.kind == Errc::ok), out.message);
+    BOOST_TEST(received == kTotal);
+    BOOST_TEST(good == kTotal);
+}
+
 BOOST_AUTO_TEST_CASE(password_and_a_64_mib_upload_through_both_channels) {
     constexpr int kChunks = 64;  // 64 MiB of maximal chunks through TLS and the codec
     std::size_t server_bytes = 0;

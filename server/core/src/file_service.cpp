@@ -327,6 +327,7 @@ private:
 
         ossl::EvpMdCtxPtr md(EVP_MD_CTX_new());
         ossl::check(EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr), "EVP_DigestInit_ex");
+        net::BulkReads bulk(ch_.tls());
         proto::UploadEnd end;
         for (;;) {
             proto::Message m = ch_.receive(frame_deadline());
