@@ -40,7 +40,7 @@ tree_hwm_sampler() {
     total=0
     for p in $(descendants "$root"); do
       h=$(status_kib "$p" VmHWM); total=$((total + ${h:-0}))
-      [[ -n ${BENCH_BOOST:-} ]] && echo "$BENCH_BOOST" > "/proc/$p/autogroup" 2>/dev/null
+      [[ -n ${BENCH_BOOST:-} ]] && { echo "$BENCH_BOOST" > "/proc/$p/autogroup"; } 2>/dev/null  # it may have exited
     done
     if ((total > max)); then max=$total; echo "$max" > "$out"; fi
     sleep 0.05
