@@ -59,7 +59,7 @@ expect_exit "traversal name refused" 2 "" as alice put --as "../escape" "$work/s
 check "nothing escaped" test ! -e "$work/server/state/escape"
 
 # --- a file damaged on disk is detected and dropped by the client
-printf 'X' | dd of="$work/server/state/files/small.bin" bs=1 seek=10 conv=notrunc 2>/dev/null
+flip_byte "$work/server/state/files/small.bin" 10
 expect_exit "corrupted file detected" 7 "SHA-256 mismatch" as alice get small.bin -o "$work/dl"
 check "corrupted download dropped" test ! -e "$work/dl/small.bin"
 check "no partial file left" bash -c "! ls -A '$work/dl' | grep -q sfts-part"

@@ -49,6 +49,15 @@ e2e_cleanup() {
 
 secret() { head -c 15 /dev/urandom | base64 | tr -d '/+=\n' > "$1"; chmod 600 "$1"; }
 
+# flip_byte FILE OFFSET: changes the byte at OFFSET to a different value (writing a fixed byte
+# leaves a random file unchanged once in 256 runs: a flaky "corruption").
+flip_byte() {
+  local b
+  b=$(od -An -tu1 -j "$2" -N 1 "$1" | tr -d ' ')
+  [[ -n $b ]] || { echo "flip_byte: $1 has no byte at offset $2" >&2; return 1; }
+  printf "\\x$(printf %02x $(( b ^ 0xff )))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 admin() { SOFTHSM2_CONF=$work/server/softhsm2.conf "$admin_bin" --config "$work/server/sftsd.conf" "$@"; }
 
 # sftsd_wrapper: a command that sftsd runs under, e.g. (prlimit --fsize=N --); empty by default.
