@@ -204,9 +204,17 @@ case_ceiling() {
       timed ceiling "$bin/bench/sfts-bench-ceiling" --bytes "$big" --suite "$s" || die "ceiling failed"
       record "ceil.$s" "$(sed -n 's/.* = \([0-9.]*\) MB\/s.*/\1/p' "$work/out/ceiling.log")"
       record "ceil.$s.cpu" "$(calc "$cpu_s * 1073741824 / $big")"
+      # The same with the files a real transfer has: the source read from big.bin, the bytes
+      # stored beside the servers' directories (same filesystem): what any signed transfer
+      # that reads and stores a file can reach here.
+      timed ceiling-files "$bin/bench/sfts-bench-ceiling" --from "$work/data/big.bin" --to "$work/ceiling-dst.bin" \
+        --suite "$s" || die "ceiling with files failed"
+      rm -f "$work/ceiling-dst.bin"
+      record "ceilf.$s" "$(sed -n 's/.* = \([0-9.]*\) MB\/s.*/\1/p' "$work/out/ceiling-files.log")"
     done
   done
   ceil256=$(m ceil.TLS_AES_256_GCM_SHA384) ceil128=$(m ceil.TLS_AES_128_GCM_SHA256)
+  ceilf256=$(m ceilf.TLS_AES_256_GCM_SHA384) ceilf128=$(m ceilf.TLS_AES_128_GCM_SHA256)
 }
 
 # The ceiling to compare sfts with is the one on the TLS 1.3 suite sfts negotiated, as its
@@ -219,7 +227,7 @@ pick_ceiling() {
     TLS_AES_256_GCM_SHA384) ceil_suite=AES-256-GCM ;;
     *) die "sfts negotiated '${suite:-nothing}' (client log $sfts_log): the ceiling has no run on that suite" ;;
   esac
-  ceil=$(m "ceil.$suite") ceil_cpu=$(m "ceil.$suite.cpu")
+  ceil=$(m "ceil.$suite") ceil_cpu=$(m "ceil.$suite.cpu") ceil_files=$(m "ceilf.$suite")
 }
 
 up_sfts() {
@@ -417,6 +425,8 @@ if want upload; then
     "sfts after login: $(f0 "$(m up.sfts.xfer)") MB/s"
   want ceiling && row up_ceiling "upload $big_label vs ceiling" MB/s "$(m up.sfts)" "$ceil" 'ratio>=0.85' \
     "peer = ceiling on the suite sfts negotiated, $ceil_suite"
+  want ceiling && row up_ceiling_files "upload $big_label vs ceiling with files" MB/s "$(m up.sfts)" "$ceil_files" - \
+    "peer = the ceiling reading and storing a file (mmap, fallocate, write, fsync), $ceil_suite"
   row cpu_up "CPU per GiB, upload, client + server" s "$(m up.sfts.cpu)" "$(m up.sftp.cpu)" - \
     "robust to a shared machine; includes login$(want ceiling && echo "; ceiling: $(f1 "$ceil_cpu") s ($ceil_suite)")"
   row rss_client_up "peak RSS client, upload $big_label" MiB "$(mib "$(m up.sfts.crss)")" "$(mib "$(m up.sftp.crss)")" 'sfts<64' \
@@ -429,6 +439,8 @@ if want download; then
     "sfts after login: $(f0 "$(m down.sfts.xfer)") MB/s"
   want ceiling && row down_ceiling "download $big_label vs ceiling" MB/s "$(m down.sfts)" "$ceil" 'ratio>=0.85' \
     "peer = ceiling on the suite sfts negotiated, $ceil_suite"
+  want ceiling && row down_ceiling_files "download $big_label vs ceiling with files" MB/s "$(m down.sfts)" "$ceil_files" - \
+    "peer = the ceiling reading and storing a file (mmap, fallocate, write, fsync), $ceil_suite"
   row cpu_down "CPU per GiB, download, client + server" s "$(m down.sfts.cpu)" "$(m down.sftp.cpu)" - \
     "robust to a shared machine; includes login$(want ceiling && echo "; ceiling: $(f1 "$ceil_cpu") s ($ceil_suite)")"
   row rss_client_down "peak RSS client, download $big_label" MiB "$(mib "$(m down.sfts.crss)")" "$(mib "$(m down.sftp.crss)")" 'sfts<64' \
@@ -468,6 +480,7 @@ render() {
   echo "- files in: $(stat -f -c %T "$work") ($( ((tmpfs)) && echo 'tmpfs: fsync is free' || echo "$base"))"
   if want ceiling; then
     echo "- ceiling (TLS 1.3 + SHA-256 on both ends, memory to memory): AES-256-GCM $(f0 "$ceil256") MB/s, AES-128-GCM $(f0 "$ceil128") MB/s"
+    echo "- ceiling with files (the same, reading the source file and storing the destination): AES-256-GCM $(f0 "$ceilf256") MB/s, AES-128-GCM $(f0 "$ceilf128") MB/s"
   fi
   echo
   echo "| case | unit | sfts | peer | sfts/peer | target | met | notes |"

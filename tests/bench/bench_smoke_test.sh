@@ -34,7 +34,7 @@ check "results written (Markdown and TSV)" test -s "$out/smoke.md" -a -s "$out/s
 number() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?$ ]] && awk -v v="$1" 'BEGIN { exit !(v > 0) }'; }
 
 # key, and whether the row has a peer number
-rows=(up:1 up_ceiling:1 cpu_up:1 cpu_down:1 rss_client_up:1 rss_server_up:1 down:1 down_ceiling:1 rss_client_down:1 rss_server_down:1
+rows=(up:1 up_ceiling:1 up_ceiling_files:1 down_ceiling_files:1 cpu_up:1 cpu_down:1 rss_client_up:1 rss_server_up:1 down:1 down_ceiling:1 rss_client_down:1 rss_server_down:1
       small:1 ls:1 ls4096:1 handshakes:0 load:1 idle:0)
 for r in "${rows[@]}"; do
   key=${r%%:*} has_peer=${r##*:}
@@ -48,6 +48,21 @@ for r in "${rows[@]}"; do
   check "row $key printed in the table" grep -qF "| ${name:-no such row} |" "$out/stdout"
 done
 check "machine described" grep -q '^- machine: .*cores.*RAM' "$out/stdout"
+
+# The ceiling with files stores exactly what it read (sizes that are not a multiple of its 1 MiB
+# buffer or 8 MiB source window), and refuses half an option pair.
+ceiling=$SFTS_BINARY_DIR/bench/sfts-bench-ceiling
+for size in 1 $((1 << 20)) $(((9 << 20) + 12345)); do
+  head -c "$size" /dev/urandom > "$out/ceil-src"
+  check "ceiling with files, $size bytes: runs" "$ceiling" --from "$out/ceil-src" --to "$out/ceil-dst"
+  check "ceiling with files, $size bytes: identical copy" cmp -s "$out/ceil-src" "$out/ceil-dst"
+  rm -f "$out/ceil-dst"
+done
+"$ceiling" --from "$out/ceil-src" > "$out/ceil-usage" 2>&1
+check "ceiling: --from without --to is a usage error (exit 2)" test $? -eq 2
+check "ceiling: the usage error says why" grep -q -- "--from and --to go together" "$out/ceil-usage"
+"$ceiling" --from "$out/no-such-file" --to "$out/ceil-dst" > "$out/ceil-usage" 2>&1
+check "ceiling: a missing source is an error (exit 2)" test $? -eq 2
 
 echo "$pass passed, $fail failed"
 ((fail == 0))
