@@ -275,8 +275,9 @@ TransferResult Session::upload_once(const std::string& local_path, const std::st
 
     ossl::EvpMdCtxPtr md(EVP_MD_CTX_new());
     ossl::check(EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr), "EVP_DigestInit_ex");
-    // File data is read straight into the frame buffer behind the header: no copies.
-    proto::ChunkWriter chunk(proto::MsgType::upload_chunk, static_cast<std::size_t>(std::min<std::uint64_t>(size, proto::max_chunk)));
+    // Hashed and sent straight from the page cache, a mapped window at a time: no copy.
+    MappedReader source(fd.get(), size);
+    const std::string shrank = local_path + " shrank while being uploaded; upload cancelled";
     std::uint64_t sent = 0;
     auto abort = [&](Errc kind, const std::string& why) {
         impl_->ch->send(proto::TransferAbort{impl_->header()}, impl_->deadline());
@@ -290,15 +291,14 @@ TransferResult Session::upload_once(const std::string& local_path, const std::st
             expect_reply<proto::OkReply>(impl_->receive());
             return {remote_name, sent, {}, true};
         }
-        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(size - sent, proto::max_chunk));
-        ssize_t n = ::read(fd.get(), chunk.data().data(), want);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) abort(Errc::io, "reading " + local_path + ": " + std::strerror(errno));
-        if (n == 0) abort(Errc::integrity, local_path + " shrank while being uploaded; upload cancelled");
-        const auto got = static_cast<std::size_t>(n);
-        ossl::check(EVP_DigestUpdate(md.get(), chunk.data().data(), got), "EVP_DigestUpdate");
-        impl_->ch->send_chunk(chunk, got, impl_->deadline());
-        sent += got;
+        const auto piece = source.next(proto::max_chunk);
+        if (piece.empty()) abort(Errc::integrity, shrank);
+        ossl::check(EVP_DigestUpdate(md.get(), piece.data(), piece.size()), "EVP_DigestUpdate");
+        impl_->ch->send_chunk(proto::MsgType::upload_chunk, piece, impl_->deadline());
+        // Pages that vanished read as zeros: what was hashed and sent is not the file. The
+        // abort makes the server drop everything it received.
+        if (source.truncated()) abort(Errc::integrity, shrank);
+        sent += piece.size();
         if (progress) progress(sent, size);
     }
     proto::UploadEnd end;

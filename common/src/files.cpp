@@ -1,11 +1,15 @@
 #include "sfts/files.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <mutex>
 #include <random>
 
 #include "sfts/error.hpp"
@@ -119,5 +123,110 @@ void WritebackWindow::wrote(int fd, std::uint64_t total) noexcept {
     }
     started_ = total;
 }
+
+// ---- MappedReader
+
+// What the SIGBUS handler may touch: set before the window is used, cleared before it is
+// unmapped; one per reader, reachable from the faulting thread only.
+struct MappedReader::Guard {
+    std::uintptr_t begin = 0, end = 0;
+    volatile std::sig_atomic_t hit = 0;
+};
+
+namespace {
+
+// initial-exec: a plain load in the handler, no lazy allocation of the thread's TLS block.
+thread_local MappedReader::Guard* t_guard __attribute__((tls_model("initial-exec"))) = nullptr;
+struct sigaction g_previous_bus {};
+std::mutex g_install_mutex;
+long g_page_size = 4096;
+
+extern "C" void on_sigbus(int sig, siginfo_t* info, void* context) {
+    (void)sig;
+    (void)context;
+    MappedReader::Guard* g = t_guard;
+    const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
+    if (g != nullptr && info->si_code == BUS_ADRERR && addr >= g->begin && addr < g->end) {
+        // A page of our window past the file's new end: put a page of zeros in its place and
+        // let the access run again. mmap is a plain system call here (async-signal-safe in
+        // practice, though POSIX does not list it).
+        void* page = reinterpret_cast<void*>(addr & ~static_cast<std::uintptr_t>(g_page_size - 1));
+        if (::mmap(page, static_cast<std::size_t>(g_page_size), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+                   0) != MAP_FAILED) {
+            g->hit = 1;
+            return;
+        }
+    }
+    // Not ours: give the signal back to whoever had it (or the default action). Returning
+    // re-runs the faulting access, which faults again into that handler.
+    ::sigaction(SIGBUS, &g_previous_bus, nullptr);
+}
+
+// Installs on_sigbus unless it already is the handler (a TUI may have put its own in place
+// since, which then becomes the one chained to).
+void install_sigbus_guard() {
+    std::lock_guard lock(g_install_mutex);
+    struct sigaction current {};
+    ::sigaction(SIGBUS, nullptr, &current);
+    if ((current.sa_flags & SA_SIGINFO) != 0 && current.sa_sigaction == on_sigbus) return;
+    g_page_size = ::sysconf(_SC_PAGESIZE);
+    struct sigaction sa {};
+    sa.sa_sigaction = on_sigbus;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_SIGINFO;
+    struct sigaction previous {};
+    if (::sigaction(SIGBUS, &sa, &previous) != 0) fail(Errc::internal, "cannot install the SIGBUS guard: " + errno_text());
+    g_previous_bus = previous;
+}
+
+}  // namespace
+
+MappedReader::MappedReader(int fd, std::uint64_t size, std::uint64_t window)
+    : fd_(fd), size_(size), window_(window), guard_(std::make_unique<Guard>()) {
+    if (window_ == 0 || window_ % static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)) != 0)
+        fail(Errc::invalid_argument, "MappedReader: the window must be a positive multiple of the page size");
+    install_sigbus_guard();
+}
+
+MappedReader::~MappedReader() { unmap_window(); }
+
+void MappedReader::unmap_window() noexcept {
+    if (map_ == nullptr) return;
+    if (t_guard == guard_.get()) t_guard = nullptr;
+    if (guard_->hit) truncated_ = true;
+    ::munmap(map_, map_len_);
+    map_ = nullptr;
+    map_len_ = 0;
+}
+
+void MappedReader::map_window() {
+    unmap_window();
+    map_offset_ = offset_;
+    map_len_ = std::min(window_, size_ - offset_);
+    void* m = ::mmap(nullptr, map_len_, PROT_READ, MAP_SHARED, fd_, static_cast<off_t>(map_offset_));
+    if (m == MAP_FAILED) {
+        map_len_ = 0;
+        fail(Errc::io, "cannot map the file for reading: " + errno_text());
+    }
+    map_ = static_cast<std::uint8_t*>(m);
+    ::madvise(map_, map_len_, MADV_SEQUENTIAL);
+    guard_->begin = reinterpret_cast<std::uintptr_t>(map_);
+    guard_->end = guard_->begin + map_len_;
+    guard_->hit = 0;
+    t_guard = guard_.get();
+}
+
+std::span<const std::uint8_t> MappedReader::next(std::size_t max) {
+    if (offset_ >= size_ || max == 0) return {};
+    if (map_ == nullptr || offset_ >= map_offset_ + map_len_) map_window();
+    // Another reader on this thread may have taken the guard since: this window is used now.
+    t_guard = guard_.get();
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(max, map_offset_ + map_len_ - offset_));
+    std::span<const std::uint8_t> piece(map_ + (offset_ - map_offset_), n);
+    offset_ += n;
+    return piece;
+}
+
+bool MappedReader::truncated() const noexcept { return truncated_ || guard_->hit != 0; }
 
 }  // namespace sfts

@@ -147,23 +147,14 @@ Bytes DownloadChunk::encode() const { return encode_chunk(data); }
 DownloadChunk DownloadChunk::decode(ByteView body) { return {decode_chunk(body)}; }
 DownloadChunk DownloadChunk::take(Bytes&& body) { return {take_chunk(std::move(body))}; }
 
-ChunkWriter::ChunkWriter(MsgType type, std::size_t capacity) : type_(type) {
+std::array<std::uint8_t, frame_header_size> chunk_frame_header(MsgType type, std::size_t n) {
     if (type != MsgType::upload_chunk && type != MsgType::download_chunk)
-        fail(Errc::invalid_argument, "ChunkWriter: not a chunk type");
-    buf_.resize(frame_header_size + std::clamp<std::size_t>(capacity, 1, max_chunk));
-}
-
-ByteView ChunkWriter::frame(std::size_t n) {
+        fail(Errc::invalid_argument, "chunk header: not a chunk type");
     if (n == 0) fail(Errc::invalid_argument, "chunk: empty");
     if (n > max_chunk) fail(Errc::limit_exceeded, "chunk: larger than max_chunk");
-    if (n > buf_.size() - frame_header_size) fail(Errc::invalid_argument, "chunk: larger than the writer's buffer");
     const auto len = static_cast<std::uint32_t>(n);
-    buf_[0] = static_cast<std::uint8_t>(len >> 24);
-    buf_[1] = static_cast<std::uint8_t>(len >> 16);
-    buf_[2] = static_cast<std::uint8_t>(len >> 8);
-    buf_[3] = static_cast<std::uint8_t>(len);
-    buf_[4] = static_cast<std::uint8_t>(type_);
-    return ByteView(buf_).first(frame_header_size + n);
+    return {static_cast<std::uint8_t>(len >> 24), static_cast<std::uint8_t>(len >> 16),
+            static_cast<std::uint8_t>(len >> 8), static_cast<std::uint8_t>(len), static_cast<std::uint8_t>(type)};
 }
 
 Bytes DownloadEnd::encode() const {

@@ -1,9 +1,15 @@
 #define BOOST_TEST_MODULE common
 #include <boost/test/unit_test.hpp>
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
+#include <random>
 #include <set>
 
 #include "sfts/error.hpp"
@@ -97,6 +103,168 @@ BOOST_AUTO_TEST_CASE(atomic_write_replaces_whole_file) {
     BOOST_CHECK_THROW(write_file_atomic(dir.file("missing-dir/f"), "x"), Error);
     BOOST_CHECK_THROW(read_file(dir.file("absent")), Error);
     BOOST_CHECK_THROW(read_file(path, 3), Error);
+}
+
+namespace {
+
+constexpr std::uint64_t kWindow = 64 * 1024;  // a few windows in a small file
+
+template <typename F>
+void check_errc(F f, Errc want) {
+    BOOST_CHECK_EXCEPTION(f(), Error, [&](const Error& e) {
+        BOOST_TEST_INFO("thrown: " << e.what());
+        return e.kind() == want;
+    });
+}
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::string s(n, '\0');
+    for (auto& c : s) c = static_cast<char>(rng());
+    return s;
+}
+
+struct OpenFile {
+    int fd;
+    explicit OpenFile(const std::string& path, int flags = O_RDONLY) : fd(::open(path.c_str(), flags | O_CLOEXEC)) {
+        BOOST_REQUIRE(fd >= 0);
+    }
+    ~OpenFile() { ::close(fd); }
+};
+
+// Runs body in a child process; its exit status (for the death and chaining cases).
+template <typename F>
+int in_child(F body) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        body();
+        ::_exit(0);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return status;
+}
+
+extern "C" void exit_42(int) { ::_exit(42); }
+extern "C" void exit_43(int) { ::_exit(43); }
+
+// Maps a file, truncates it and touches the vanished page: a SIGBUS outside any reader.
+void foreign_sigbus(const std::string& path) {
+    test::write_text(path, std::string(8192, 'x'));
+    OpenFile f(path, O_RDWR);
+    auto* p = static_cast<volatile char*>(::mmap(nullptr, 8192, PROT_READ, MAP_SHARED, f.fd, 0));
+    if (p == MAP_FAILED) ::_exit(3);
+    if (::ftruncate(f.fd, 0) != 0) ::_exit(4);
+    (void)p[4096];
+}
+
+}  // namespace
+
+// MappedReader hands out the file's bytes in pieces that never cross a window, for any size.
+BOOST_AUTO_TEST_CASE(mapped_reader_reads_every_byte) {
+    test::TempDir dir;
+    for (std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{4096}, std::size_t{kWindow},
+                             std::size_t{3 * kWindow + 12345}}) {
+        const std::string path = dir.file("f" + std::to_string(size));
+        const std::string content = random_bytes(size, static_cast<unsigned>(size));
+        test::write_text(path, content);
+        OpenFile f(path);
+        MappedReader r(f.fd, size, kWindow);
+        std::string got;
+        std::mt19937 rng(7);
+        for (;;) {
+            const std::size_t max = 1 + rng() % (2 * kWindow);
+            const auto piece = r.next(max);
+            if (piece.empty()) break;
+            BOOST_TEST(piece.size() <= max);
+            // never across a window's end
+            BOOST_TEST((r.offset() - piece.size()) / kWindow == (r.offset() - 1) / kWindow);
+            got.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+        }
+        BOOST_TEST(got.size() == size);
+        BOOST_TEST((got == content));
+        BOOST_TEST(!r.truncated());
+        BOOST_TEST(r.next(100).empty());
+    }
+    OpenFile f(dir.file("f1"));
+    check_errc([&] { MappedReader(f.fd, 1, 1000); }, Errc::invalid_argument);  // not a page multiple
+    check_errc([&] { MappedReader(f.fd, 1, 0); }, Errc::invalid_argument);
+    check_errc([&] { MappedReader(-1, 1).next(1); }, Errc::io);  // nothing to map
+}
+
+// A file truncated under the reader: the vanished pages read as zeros, truncated() says so,
+// and the process lives on (it would die of SIGBUS without the guard).
+BOOST_AUTO_TEST_CASE(mapped_reader_survives_truncation) {
+    test::TempDir dir;
+    const std::string path = dir.file("f");
+    const std::size_t size = 4 * kWindow;
+    test::write_text(path, random_bytes(size, 1));
+    OpenFile f(path);
+    OpenFile writer(path, O_RDWR);
+    MappedReader r(f.fd, size, kWindow);
+    auto first = r.next(4096);
+    BOOST_TEST(first.size() == 4096u);
+    BOOST_TEST(!r.truncated());
+    BOOST_REQUIRE(::ftruncate(writer.fd, 8192) == 0);  // inside the first window
+    std::uint64_t nonzero_after_end = 0, total = 4096;
+    for (auto piece = r.next(10000); !piece.empty(); piece = r.next(10000)) {
+        for (std::size_t i = 0; i < piece.size(); ++i)
+            if (total + i >= 8192 && piece[i] != 0) ++nonzero_after_end;
+        total += piece.size();
+    }
+    BOOST_TEST(total == size);  // the reader went on to the end, through later windows too
+    BOOST_TEST(nonzero_after_end == 0u);
+    BOOST_TEST(r.truncated());
+
+    // Truncated before a window is even mapped: the same.
+    test::write_text(path, random_bytes(size, 2));
+    MappedReader r2(f.fd, size, kWindow);
+    BOOST_REQUIRE(::ftruncate(writer.fd, 0) == 0);
+    auto piece = r2.next(kWindow);
+    BOOST_TEST(piece.size() == kWindow);
+    BOOST_TEST(piece[0] == 0);
+    BOOST_TEST(r2.truncated());
+}
+
+// The guard takes only its own faults: any other SIGBUS still kills, or reaches the handler
+// that was installed before, including one installed after the guard (as the TUI does).
+BOOST_AUTO_TEST_CASE(mapped_reader_guard_leaves_other_faults_alone) {
+    test::TempDir dir;
+    const std::string path = dir.file("g");
+    test::write_text(path, std::string(kWindow, 'y'));
+    int st = in_child([&] {
+        std::signal(SIGBUS, SIG_DFL);  // not Boost.Test's handler: the default action
+        OpenFile f(path);
+        MappedReader r(f.fd, kWindow, kWindow);
+        (void)r.next(1);
+        foreign_sigbus(dir.file("foreign"));
+    });
+    BOOST_TEST_INFO("wait status " << st);
+    BOOST_TEST((WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS));
+
+    st = in_child([&] {
+        std::signal(SIGBUS, exit_42);
+        OpenFile f(path);
+        MappedReader r(f.fd, kWindow, kWindow);
+        (void)r.next(1);
+        foreign_sigbus(dir.file("foreign2"));
+    });
+    BOOST_TEST((WIFEXITED(st) && WEXITSTATUS(st) == 42));
+
+    st = in_child([&] {
+        OpenFile f(path);
+        { MappedReader r(f.fd, kWindow, kWindow); }
+        std::signal(SIGBUS, exit_43);  // replaces the guard
+        test::write_text(dir.file("h"), std::string(2 * kWindow, 'z'));
+        OpenFile h(dir.file("h"));
+        OpenFile hw(dir.file("h"), O_RDWR);
+        MappedReader r(h.fd, 2 * kWindow, kWindow);  // puts the guard back, chained to exit_43
+        if (::ftruncate(hw.fd, 0) != 0) ::_exit(5);
+        const auto piece = r.next(kWindow);
+        if (piece[100] != 0 || !r.truncated()) ::_exit(6);  // handled by the guard
+        foreign_sigbus(dir.file("foreign3"));               // not the guard's
+    });
+    BOOST_TEST((WIFEXITED(st) && WEXITSTATUS(st) == 43));
 }
 
 BOOST_AUTO_TEST_CASE(config_defaults_and_errors_name_the_option) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Proof under failure (1/3): processes killed with SIGKILL in the middle of a transfer.
+# Proof under failure (1/4): processes killed with SIGKILL in the middle of a transfer.
 # The server dies mid-upload; a client dies mid-upload; a client dies mid-download.
 # Exit codes: 10 io (docs: one error vocabulary).
 set -uo pipefail

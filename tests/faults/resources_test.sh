@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Proof under failure (2/3): resources the server depends on fail under it. A file-size limit
+# Proof under failure (2/4): resources the server depends on fail under it. A file-size limit
 # (RLIMIT_FSIZE) and a full filesystem (a 24 MiB tmpfs), a database locked by another process,
 # an unwritable database, an unwritable storage directory. Each: a clear error to the client,
 # nothing stored, nothing corrupted, other users served, and service back once the fault clears,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Proof under failure (3/3): the hardware token is unavailable. At the server's start (token
+# Proof under failure (3/4): the hardware token is unavailable. At the server's start (token
 # gone, wrong PIN): sftsd refuses to start, names the token and exits non-zero (for systemd).
 # While it runs (the SoftHSM2 token directory renamed away): no crash, no hang, clear failures,
 # and recovery once the token is back. On the client: a missing token is a clear error naming

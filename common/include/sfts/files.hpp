@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 
 namespace sfts {
@@ -33,6 +35,51 @@ private:
     std::uint64_t window_;
     std::uint64_t started_ = 0;  // writeback started for [0, started_)
     std::uint64_t waited_ = 0;   // and finished for [0, waited_)
+};
+
+// Reads a file front to back through read-only mappings of `window` bytes at a time, for a
+// sender that hashes and sends the bytes straight from the page cache instead of copying them
+// into a buffer first (measured: 17-35% faster for the ceiling's sender, docs/benchmarks.md).
+// At most one window is mapped, so the mapped pages counted in RSS stay bounded.
+//
+// A mapped page that vanishes because another process truncated the file would raise SIGBUS;
+// here it reads as zeros instead and truncated() turns true: check it after using each piece,
+// and never keep bytes read after it turned true. The guard is a process-wide SIGBUS handler
+// (installed on first use, and again if someone replaced it) that acts only on faults inside
+// the window of a reader of the faulting thread; any other SIGBUS goes to the handler that
+// was there before, or the default action.
+class MappedReader {
+public:
+    static constexpr std::uint64_t default_window = std::uint64_t{8} << 20;
+
+    // fd stays owned by the caller and must stay open while this reader lives. size: the bytes
+    // to read (the file's size when it was opened). Error(io) when a window cannot be mapped.
+    MappedReader(int fd, std::uint64_t size, std::uint64_t window = default_window);
+    ~MappedReader();
+    MappedReader(const MappedReader&) = delete;
+    MappedReader& operator=(const MappedReader&) = delete;
+
+    // The next piece, at most max bytes and never across a window's end; empty once size
+    // bytes have been read.
+    std::span<const std::uint8_t> next(std::size_t max);
+    // Some page of the current window vanished (the file was truncated under us).
+    bool truncated() const noexcept;
+    std::uint64_t offset() const noexcept { return offset_; }
+
+    struct Guard;  // what the SIGBUS handler sees (files.cpp)
+
+private:
+    void map_window();
+    void unmap_window() noexcept;
+
+    int fd_;
+    std::uint64_t size_;
+    std::uint64_t window_;
+    std::uint64_t offset_ = 0;  // bytes handed out so far
+    std::uint8_t* map_ = nullptr;
+    std::uint64_t map_offset_ = 0, map_len_ = 0;
+    std::unique_ptr<Guard> guard_;
+    bool truncated_ = false;  // sticky: a window once hit stays reported after the next map
 };
 
 }  // namespace sfts

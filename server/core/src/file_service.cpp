@@ -12,6 +12,7 @@
 #include "expect.hpp"
 #include "renew.hpp"
 #include "sfts/error.hpp"
+#include "sfts/files.hpp"
 #include "sfts/net/channel.hpp"
 #include "sfts/pki/pss.hpp"
 #include "sfts/pki/x509.hpp"
@@ -536,16 +537,16 @@ private:
         ch_.send(h, frame_deadline());
         // The server does not re-hash what it sends: the client checks size, hash and signature,
         // so a file damaged on disk is caught where it matters, and dropped there.
-        // Read straight into the frame buffer behind the header: no copies.
-        proto::ChunkWriter chunk(proto::MsgType::download_chunk,
-                                 static_cast<std::size_t>(std::min<std::uint64_t>(rec->size, proto::max_chunk)));
-        std::uint64_t left = rec->size;
-        while (left > 0) {
-            const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.data().size()));
-            std::size_t got = reader.read(chunk.data().first(want));
-            if (got == 0) fail(Errc::io, "stored file ended early");
-            ch_.send_chunk(chunk, got, frame_deadline());
-            left -= got;
+        // Sent straight from the page cache, a mapped window at a time: no copy. Stored files
+        // are never changed in place (uploads replace them by rename), so a page can only
+        // vanish if something outside sftsd truncates the file: then the transfer fails (the
+        // client, which checks the hash, drops what it got) and the server goes on.
+        MappedReader source(reader.fd(), rec->size);
+        for (;;) {
+            const auto piece = source.next(proto::max_chunk);
+            if (piece.empty()) break;
+            ch_.send_chunk(proto::MsgType::download_chunk, piece, frame_deadline());
+            if (source.truncated()) fail(Errc::io, "stored file changed while being sent");
         }
         ch_.send(proto::DownloadEnd{r.header.request_id}, frame_deadline());
         ctx_.log->information("download '" + loggable(r.filename) + "' by " + who_ + ": " + std::to_string(rec->size) +

@@ -36,11 +36,13 @@ public:
         stream_->write_all(frame, deadline);
     }
 
-    // A chunk frame built in place (proto::ChunkWriter, data()[0, n)): one TLS write, no copy.
-    void send_chunk(proto::ChunkWriter& w, std::size_t n, Deadline deadline) {
-        const proto::ByteView frame = w.frame(n);
-        session_.on_send(w.type());
-        stream_->write_all(frame, deadline);
+    // A chunk frame whose data lies elsewhere (a mapped file): the header, then the data
+    // straight from there; two TLS writes, no copy.
+    void send_chunk(proto::MsgType type, proto::ByteView data, Deadline deadline) {
+        const auto header = proto::chunk_frame_header(type, data.size());
+        session_.on_send(type);
+        stream_->write_all(header, deadline);
+        stream_->write_all(data, deadline);
     }
 
     // The next message; Error(protocol) for malformed or out-of-order input, Error(io) when

@@ -2,6 +2,7 @@
 // end message, so a transfer never needs the whole file in memory.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -105,25 +106,11 @@ struct DownloadChunk {
     bool operator==(const DownloadChunk&) const = default;
 };
 
-// Builds chunk frames (upload_chunk or download_chunk) in one reusable buffer: the sender reads
-// file data straight into data(), and frame(n) puts the frame header in front of the first n
-// bytes, so a chunk reaches the TLS layer without being copied. The bytes are those of
-// encode_message(UploadChunk{...}) / encode_message(DownloadChunk{...}).
-class ChunkWriter {
-public:
-    // data() holds capacity bytes, clamped to 1..max_chunk (a small file needs no 1 MiB
-    // buffer). invalid_argument for a type other than the two chunks.
-    explicit ChunkWriter(MsgType type, std::size_t capacity = max_chunk);
-    MsgType type() const noexcept { return type_; }
-    std::span<std::uint8_t> data() noexcept { return std::span<std::uint8_t>(buf_).subspan(frame_header_size); }
-    // The complete frame carrying data()[0, n): invalid_argument for 0 or more than data()
-    // holds, limit_exceeded over max_chunk.
-    ByteView frame(std::size_t n);
-
-private:
-    MsgType type_;
-    Bytes buf_;
-};
+// The frame header of a chunk (upload_chunk or download_chunk) carrying n bytes, for a sender
+// whose data is elsewhere (a mapped file): header then data are the bytes of
+// encode_message(UploadChunk{...}) / encode_message(DownloadChunk{...}). invalid_argument for
+// another type or n == 0, limit_exceeded over max_chunk.
+std::array<std::uint8_t, frame_header_size> chunk_frame_header(MsgType type, std::size_t n);
 
 struct DownloadEnd {
     static constexpr MsgType type = MsgType::download_end;
