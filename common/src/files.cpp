@@ -181,20 +181,22 @@ void install_sigbus_guard() {
 
 }  // namespace
 
-MappedReader::MappedReader(int fd, std::uint64_t size, std::uint64_t window)
-    : fd_(fd), size_(size), window_(window), guard_(std::make_unique<Guard>()) {
+MappedReader::MappedReader(int fd, std::uint64_t size, std::uint64_t window, Mode mode)
+    : fd_(fd), size_(size), window_(window), guard_(std::make_unique<Guard>()), buffered_(mode == Mode::buffered) {
     if (window_ == 0 || window_ % static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)) != 0)
         fail(Errc::invalid_argument, "MappedReader: the window must be a positive multiple of the page size");
-    install_sigbus_guard();
+    if (!buffered_) install_sigbus_guard();
 }
 
 MappedReader::~MappedReader() { unmap_window(); }
 
 void MappedReader::unmap_window() noexcept {
     if (map_ == nullptr) return;
-    if (t_guard == guard_.get()) t_guard = nullptr;
-    if (guard_->hit) truncated_ = true;
-    ::munmap(map_, map_len_);
+    if (!buffered_) {
+        if (t_guard == guard_.get()) t_guard = nullptr;
+        if (guard_->hit) truncated_ = true;
+        ::munmap(map_, map_len_);
+    }
     map_ = nullptr;
     map_len_ = 0;
 }
@@ -202,25 +204,46 @@ void MappedReader::unmap_window() noexcept {
 void MappedReader::map_window() {
     unmap_window();
     map_offset_ = offset_;
-    map_len_ = std::min(window_, size_ - offset_);
-    void* m = ::mmap(nullptr, map_len_, PROT_READ, MAP_SHARED, fd_, static_cast<off_t>(map_offset_));
-    if (m == MAP_FAILED) {
+    if (!buffered_) {
+        map_len_ = std::min(window_, size_ - offset_);
+        void* m = ::mmap(nullptr, map_len_, PROT_READ, MAP_SHARED, fd_, static_cast<off_t>(map_offset_));
+        if (m != MAP_FAILED) {
+            map_ = static_cast<std::uint8_t*>(m);
+            ::madvise(map_, map_len_, MADV_SEQUENTIAL);
+            guard_->begin = reinterpret_cast<std::uintptr_t>(map_);
+            guard_->end = guard_->begin + map_len_;
+            guard_->hit = 0;
+            t_guard = guard_.get();
+            return;
+        }
         map_len_ = 0;
-        fail(Errc::io, "cannot map the file for reading: " + errno_text());
+        // A file system without mmap (some FUSE file systems): read it instead.
+        if (errno != ENODEV) fail(Errc::io, "cannot map the file for reading: " + errno_text());
+        buffered_ = true;
     }
-    map_ = static_cast<std::uint8_t*>(m);
-    ::madvise(map_, map_len_, MADV_SEQUENTIAL);
-    guard_->begin = reinterpret_cast<std::uintptr_t>(map_);
-    guard_->end = guard_->begin + map_len_;
-    guard_->hit = 0;
-    t_guard = guard_.get();
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(std::min(window_, kBufferedWindow), size_ - offset_));
+    buffer_.resize(want);
+    std::size_t got = 0;
+    while (got < want) {
+        ssize_t n = ::pread(fd_, buffer_.data() + got, want - got, static_cast<off_t>(offset_ + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail(Errc::io, "cannot read the file: " + errno_text());
+        if (n == 0) {  // the file shrank: the same zeros and flag as a vanished mapped page
+            std::fill(buffer_.begin() + static_cast<std::ptrdiff_t>(got), buffer_.end(), std::uint8_t{0});
+            truncated_ = true;
+            break;
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    map_ = buffer_.data();
+    map_len_ = want;
 }
 
 std::span<const std::uint8_t> MappedReader::next(std::size_t max) {
     if (offset_ >= size_ || max == 0) return {};
     if (map_ == nullptr || offset_ >= map_offset_ + map_len_) map_window();
     // Another reader on this thread may have taken the guard since: this window is used now.
-    t_guard = guard_.get();
+    if (!buffered_) t_guard = guard_.get();
     const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(max, map_offset_ + map_len_ - offset_));
     std::span<const std::uint8_t> piece(map_ + (offset_ - map_offset_), n);
     offset_ += n;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace sfts {
 
@@ -51,10 +52,14 @@ private:
 class MappedReader {
 public:
     static constexpr std::uint64_t default_window = std::uint64_t{8} << 20;
+    // mapped: mappings, falling back to buffered on a file system that cannot map (ENODEV).
+    // buffered: pread() into a buffer of at most 1 MiB, the same pieces and truncation flag.
+    enum class Mode { mapped, buffered };
 
     // fd stays owned by the caller and must stay open while this reader lives. size: the bytes
-    // to read (the file's size when it was opened). Error(io) when a window cannot be mapped.
-    MappedReader(int fd, std::uint64_t size, std::uint64_t window = default_window);
+    // to read (the file's size when it was opened). Error(io) when a window cannot be mapped
+    // or read.
+    MappedReader(int fd, std::uint64_t size, std::uint64_t window = default_window, Mode mode = Mode::mapped);
     ~MappedReader();
     MappedReader(const MappedReader&) = delete;
     MappedReader& operator=(const MappedReader&) = delete;
@@ -79,7 +84,10 @@ private:
     std::uint8_t* map_ = nullptr;
     std::uint64_t map_offset_ = 0, map_len_ = 0;
     std::unique_ptr<Guard> guard_;
+    bool buffered_;
     bool truncated_ = false;  // sticky: a window once hit stays reported after the next map
+    static constexpr std::uint64_t kBufferedWindow = std::uint64_t{1} << 20;
+    std::vector<std::uint8_t> buffer_;  // buffered mode only
 };
 
 }  // namespace sfts
