@@ -27,17 +27,26 @@ stop_midway() {
   wait_until 60 grown "$2" "$target" && kill -STOP "$1"
 }
 
+# truncated_midway WHAT FILE WRITER OUT sfts-args...: runs alice's client with those arguments,
+# pauses it midway (WRITER: "server" when sftsd writes the file, "client" when the client does),
+# truncates FILE to 1 MiB, lets the client go on; its exit code in rc, its output in OUT.
+truncated_midway() {
+  local what=$1 file=$2 writer=$3 out=$4 client; shift 4
+  (as_exec alice "$@" > "$out" 2>&1) &
+  client=$!
+  [[ $writer == server ]] && writer=$server_pid || writer=$client
+  check "the $what got under way and the client was paused midway" stop_midway "$client" "$writer"
+  check "${file##*/} is truncated to 1 MiB while the client is paused" truncate -s 1M "$file"
+  kill -CONT "$client"
+  wait "$client"
+  rc=$?
+  check "the client did not die of a signal such as SIGBUS (exit $rc)" test "$rc" -lt 128
+}
+
 # --- 1. upload: the source shrinks under the client
 cp "$work/big.bin" "$work/shrinking.bin"
 usage_before=$(usage alice)
-(as_exec alice put "$work/shrinking.bin" --as shrunk.bin > "$work/up.out" 2>&1) &
-client=$!
-check "the upload got under way and was paused midway" stop_midway "$client" "$server_pid"
-check "the source is truncated to 1 MiB while the client is paused" truncate -s 1M "$work/shrinking.bin"
-kill -CONT "$client"
-wait "$client"
-rc=$?
-check "the client did not die of SIGBUS (exit $rc)" test "$rc" -lt 128
+truncated_midway upload "$work/shrinking.bin" server "$work/up.out" put "$work/shrinking.bin" --as shrunk.bin
 check "the client failed with integrity (exit 7), got $rc" test "$rc" -eq 7
 check "the error names the file and says it shrank" grep -q "shrinking.bin shrank while being uploaded" "$work/up.out"
 check "the server stored nothing" not listed alice shrunk.bin
@@ -46,18 +55,11 @@ check "no temporary file left" wait_until 10 no_temps
 check "usage unchanged" test "$(usage alice)" = "$usage_before"
 check "the server still serves" as alice ls
 
-# --- 2. download: the stored file shrinks under sftsd
+# --- 2. download: the stored file shrinks under sftsd (as root, or a disk fault, could do)
 check "alice uploads the file to download" as alice put "$work/big.bin" --as victim.bin
 check "and it is stored whole" same_sha "$work/big.bin" "$files/victim.bin"
-(as_exec alice get victim.bin -o "$work/dl" > "$work/down.out" 2>&1) &
-client=$!
-check "the download got under way and the client was paused midway" stop_midway "$client" "$client"
-check "the stored file is truncated under sftsd (as root could)" truncate -s 1M "$files/victim.bin"
-kill -CONT "$client"
-wait "$client"
-rc=$?
+truncated_midway download "$files/victim.bin" client "$work/down.out" get victim.bin -o "$work/dl"
 check "the client failed (exit $rc), not with success" test "$rc" -ne 0
-check "the client did not die of a signal (exit $rc)" test "$rc" -lt 128
 check "the client keeps nothing: no victim.bin" test ! -e "$work/dl/victim.bin"
 check "no partial download left" test -z "$(find "$work/dl" -name '.sfts-part-*')"
 check "sftsd is alive" server_alive
