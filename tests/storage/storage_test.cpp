@@ -48,8 +48,10 @@ void upload(FileStore& store, const std::string& name, const std::vector<std::ui
 std::vector<std::uint8_t> read_all(FileStore& store, const std::string& name) {
     auto r = store.open(name);
     std::vector<std::uint8_t> out;
-    std::vector<std::uint8_t> buf(256 * 1024);
-    while (std::size_t n = r.read(buf)) out.insert(out.end(), buf.begin(), buf.begin() + static_cast<long>(n));
+    sfts::MappedReader source(r.fd(), r.size());  // as the server's downloads read it
+    for (auto piece = source.next(256 * 1024); !piece.empty(); piece = source.next(256 * 1024))
+        out.insert(out.end(), piece.begin(), piece.end());
+    BOOST_TEST(!source.truncated());
     BOOST_TEST(out.size() == r.size());
     return out;
 }

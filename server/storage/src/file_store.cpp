@@ -478,16 +478,4 @@ void FileStore::Batch::undo() noexcept {
     ::fsync(store_fd_);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Reader
-
-std::size_t FileStore::Reader::read(std::span<std::uint8_t> buf) {
-    if (!fd_) fail(Errc::internal, "read from a moved-from reader");
-    for (;;) {
-        ssize_t n = ::read(fd_.get(), buf.data(), buf.size());
-        if (n >= 0) return static_cast<std::size_t>(n);
-        if (errno != EINTR) fail(Errc::io, "read file: " + errno_text(errno));
-    }
-}
-
 }  // namespace sfts::storage

@@ -140,8 +140,7 @@ public:
         Reader& operator=(Reader&&) noexcept = default;
         std::uint64_t size() const noexcept { return size_; }
         std::int64_t mtime_ms() const noexcept { return mtime_ms_; }
-        std::size_t read(std::span<std::uint8_t> buf);  // 0 at end of file; Error(io)
-        int fd() const noexcept { return fd_.get(); }    // for a MappedReader; stays owned here
+        int fd() const noexcept { return fd_.get(); }  // read it with a MappedReader; stays owned here
 
     private:
         friend class FileStore;
