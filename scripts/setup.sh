@@ -21,6 +21,8 @@ PACKAGES=(
   dpkg-dev init-system-helpers groff-base man-db shellcheck lintian
   # clock moved for one process (crl_refresh_test: the CRL past its nextUpdate)
   faketime
+  # ops_boot_test: a Debian root booted with systemd as PID 1
+  systemd-container debootstrap
 )
 
 missing=()
