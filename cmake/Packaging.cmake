@@ -97,7 +97,9 @@ systemd service, and the sfts-admin tool) and the clients (sfts, sfts-tui).")
 # dpkg-shlibdeps. The pkcs11 engine is dlopen()ed by path, so it is named here; sftsd is a
 # systemd service and postinst calls systemd-sysusers.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libengine-pkcs11-openssl, systemd | systemd-sysusers")
+# cracklib-runtime: the dictionary libpwquality checks passwords against; sftsd refuses to start
+# without it, and libpwquality1 only recommends it (found by tests/ops/ops_boot_test.sh).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libengine-pkcs11-openssl, systemd | systemd-sysusers, cracklib-runtime")
 # SoftHSM2 is the default token; a smartcard or an HSM replaces it.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "softhsm2")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "opensc, pcscd")

@@ -76,8 +76,15 @@ check "the container runs systemd as PID 1" test -n "$ct_pid"
 [[ -n $ct_pid ]] || { finish; exit 1; }
 in_ct() { nsenter -t "$ct_pid" -m -u -i -n -p -- /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
   LANG=C.UTF-8 /bin/sh -c "cd /root && $1"; }
-check "boot finished (is-system-running --wait)" bash -c "$(declare -f in_ct); ct_pid=$ct_pid; \
-  timeout 120 bash -c \"$(declare -f in_ct); ct_pid=$ct_pid; in_ct 'systemctl is-system-running --wait' | grep -qE 'running|degraded'\""
+# Until systemd in the container has its private bus socket, systemctl cannot ask: retry.
+state=
+for _ in $(seq 1 240); do
+  state=$(timeout 120 nsenter -t "$ct_pid" -m -u -i -n -p -- /usr/bin/env -i PATH=/usr/sbin:/usr/bin /bin/systemctl is-system-running --wait 2>&1)
+  grep -qE '^(running|degraded)$' <<< "$state" && break
+  sleep 0.5
+done
+echo "is-system-running: $state"
+check "boot finished (is-system-running --wait: running or degraded)" grep -qE '^(running|degraded)$' <<< "$state"
 check "PID 1 in the container is systemd" bash -c "$(declare -f in_ct); ct_pid=$ct_pid; in_ct 'cat /proc/1/comm' | grep -qx systemd"
 echo "booted: $((SECONDS - t0)) s"
 
@@ -86,6 +93,10 @@ in_ct 'sh -ex /root/install.sh' > "$work/install.log" 2>&1
 rc=$?
 sed 's/^/install: /' "$work/install.log" | tail -25
 check "docs/operations.md Installing runs as printed (exit 0)" test "$rc" = 0
+if [[ $rc != 0 ]]; then
+  in_ct 'journalctl -u sftsd --no-pager | tail -40' | sed 's/^/journal: /'
+  tail -20 "$root/var/log/sftsd/sftsd.log" | sed 's/^/sftsd.log: /'
+fi
 check "apt install printed the first-steps hint" grep -q "README.Debian" "$work/install.log"
 check "sftsd is active (Type=notify: READY=1 came)" bash -c "$(declare -f in_ct); ct_pid=$ct_pid; in_ct 'systemctl is-active sftsd' | grep -qx active"
 check "its status line is the one sent with READY=1" bash -c "$(declare -f in_ct); ct_pid=$ct_pid; in_ct 'systemctl show -p StatusText --value sftsd' | grep -q 'file service on port 8443'"

@@ -108,7 +108,7 @@ echo "Depends: $depends"
 # Each entry: a package (or alternatives) with an optional version constraint.
 for dep in libengine-pkcs11-openssl 'libssl3 \(>= 3' 'libpocofoundation[0-9]+ \(>=' 'libpoconet[0-9]+ \(>=' \
   'libc6 \(>=' libsystemd0 'libgsasl[0-9]+' 'libp11-kit0' 'libncursesw6' 'libpwquality1' 'libstdc\+\+6' \
-  'systemd \| systemd-sysusers'; do
+  'systemd \| systemd-sysusers' cracklib-runtime; do
   check "Depends has $dep" grep -qE -- "(^|, )$dep" <<< "$depends"
 done
 check "Recommends: softhsm2" grep -qw softhsm2 <<< "$(field Recommends)"
