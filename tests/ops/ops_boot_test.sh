@@ -37,12 +37,12 @@ cpack --config "$bin/CPackConfig.cmake" -B "$work/pkg" > "$work/cpack.log" 2>&1 
 deb=$(ls "$work"/pkg/sfts_*.deb)
 deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/ //g' | grep . | sort -u | paste -sd,)
 cache=$bin/ops-boot-cache
-key=$(printf '%s' "$deps" | sha256sum | cut -c1-16)
+key=$(printf '%s faketime' "$deps" | sha256sum | cut -c1-16)
 tarball=$cache/bookworm-$key.tar
 mkdir -p "$cache"
 if [[ ! -s $tarball ]]; then
   echo "building the cached root ($tarball)"
-  if ! debootstrap --variant=minbase --include="systemd,systemd-sysv,dbus,softhsm2,openssl,$deps" bookworm \
+  if ! debootstrap --variant=minbase --include="systemd,systemd-sysv,dbus,softhsm2,openssl,faketime,$deps" bookworm \
       "$work/boot" http://deb.debian.org/debian > "$work/debootstrap.log" 2>&1; then
     echo "FAIL: debootstrap"; tail -20 "$work/debootstrap.log"; exit 1
   fi
@@ -100,8 +100,9 @@ fi
 check "apt install printed the first-steps hint" grep -q "README.Debian" "$work/install.log"
 check "sftsd is active (Type=notify: READY=1 came)" bash -c "$(declare -f in_ct); ct_pid=$ct_pid; in_ct 'systemctl is-active sftsd' | grep -qx active"
 check "its status line is the one sent with READY=1" bash -c "$(declare -f in_ct); ct_pid=$ct_pid; in_ct 'systemctl show -p StatusText --value sftsd' | grep -q 'file service on port 8443'"
-check "the PIN came as a credential (sftsd.conf: credential:token-pin)" \
-  bash -c "$(declare -f in_ct); ct_pid=$ct_pid; in_ct 'grep -qx \"pin = credential:token-pin\" /etc/sftsd/sftsd.conf && systemctl show -p LoadCredential sftsd' | grep -q token-pin"
+check "sftsd.conf takes the PIN from a credential" grep -qx 'pin = credential:token-pin' "$root/etc/sftsd/sftsd.conf"
+check "systemd loaded it for the service (LoadCredential=)" in_ct 'test -s /run/credentials/sftsd.service/token-pin'
+check "the secret files stay root-only" bash -c "[[ \$(stat -c '%U %a' '$root/etc/sftsd/token-pin') == 'root 600' ]]"
 check "the token store is the service's own, owned by sftsd" bash -c "$(declare -f in_ct); ct_pid=$ct_pid; in_ct 'stat -c %U /var/lib/sftsd/tokens/*' | grep -qx sftsd"
 in_ct 'systemd-analyze security sftsd.service' > "$work/security" 2>&1
 score=$(sed -n 's/.*Overall exposure level for sftsd.service: \([0-9.]*\) .*/\1/p' "$work/security")
@@ -169,6 +170,19 @@ check "alice, unchanged, still gets in" in_ct './sfts ls'
 serial=$(openssl x509 -in "$root/root/alice/state/client.crt" -noout -serial 2>/dev/null | cut -d= -f2)
 check "sfts-admin-service cert revoke" in_ct "sfts-admin-service cert revoke $serial"
 check "alice's revoked certificate is refused" bash -c "$(declare -f in_ct); ct_pid=$ct_pid; for i in \$(seq 1 30); do in_ct './sfts ls' >/dev/null 2>&1 || exit 0; sleep 1; done; exit 1"
+
+# ---- the CRL re-signed automatically past its nextUpdate ----------------------------------
+# sftsd's clock 8 days ahead (libfaketime through a drop-in): the CRL of the set-up (7 days) has
+# expired; sftsd re-signs it at start, and the revocation above is still in the new list.
+ft=$(cd "$root" && ls usr/lib/*/faketime/libfaketime.so.1 | head -1)
+mkdir -p "$root/etc/systemd/system/sftsd.service.d"
+printf '[Service]\nEnvironment=LD_PRELOAD=/%s FAKETIME=+8d\n' "$ft" > "$root/etc/systemd/system/sftsd.service.d/faketime.conf"
+check "sftsd restarted 8 days later" in_ct 'systemctl daemon-reload && systemctl restart sftsd'
+check "sftsd re-signed the expired CRL" grep -q 're-signed in the token' "$root/var/log/sftsd/sftsd.log"
+check "its nextUpdate is past the moved clock" \
+  test "$(date -u -d "$(openssl crl -in "$root/var/lib/sftsd/crl.pem" -noout -nextupdate | cut -d= -f2)" +%s)" -gt $(( $(date +%s) + 14 * 86400 ))
+check "the new list still revokes alice" bash -c "openssl crl -in '$root/var/lib/sftsd/crl.pem' -noout -text | grep -qi 'Serial Number: $serial'"
+rm -f "$root/etc/systemd/system/sftsd.service.d/faketime.conf"
 
 # ---- remove and purge ---------------------------------------------------------------------
 check "apt-get remove sfts" in_ct 'DEBIAN_FRONTEND=noninteractive apt-get remove -y -q sfts'
