@@ -18,8 +18,8 @@ shift
 # model is still run under ASan by tui_model_test, and its network code is sfts's), the 3-minute
 # load soak (its server paths are e2e's and attack_slow's, which do run), testssl.sh (its minutes
 # go to the scanner; attack_tls drives the same TLS code of sftsd under ASan) and the .deb check
-# (packaging, not our code).
-ASAN_EXCLUDE='^(bench_smoke|tui_test|load_test|attack_testssl|ops_deb_test)$'
+# (packaging, not our code) and the booted-root test (it installs that package).
+ASAN_EXCLUDE='^(bench_smoke|tui_test|load_test|attack_testssl|ops_deb_test|ops_boot_test)$'
 # TSan: the tests with concurrency inside one process: token use from many threads (hsm_test),
 # TLS deadlines and channels (net_test), concurrent SCRAM and password checks (auth_test), the
 # database and the store under parallel writers (db_test, storage_test), audit writers
