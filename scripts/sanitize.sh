@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 mode=${1:?usage: scripts/sanitize.sh address|thread [ctest args...]}
 shift
 
-# ASan: all tests but five, to stay within the CI budget: the benchmark smoke run (it times 1 GiB
+# ASan: all tests but six, to stay within the CI budget: the benchmark smoke run (it times 1 GiB
 # transfers; under ASan it measures the sanitizer, and its code paths are the e2e test's), the
 # tmux-driven TUI test (screen-polling deadlines made for an uninstrumented sfts-tui; the TUI's
 # model is still run under ASan by tui_model_test, and its network code is sfts's), the 3-minute
