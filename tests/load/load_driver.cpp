@@ -16,7 +16,7 @@
 //       must see no error and a bounded slowdown; new logins must work before and after (during
 //       the flood they may meet the global cap, which they share with the attackers).
 //
-// Token discipline (STYLE.md rule 8): Session::connect loads the token key and that is not
+// Token discipline (docs/conventions.md §8): Session::connect loads the token key and that is not
 // thread-safe, so every connect holds one mutex; signing with loaded keys runs in parallel.
 #include <arpa/inet.h>
 #include <fcntl.h>
