@@ -71,7 +71,23 @@ upload_started() {
   [[ -n $(find "$work/server/state/files" -name '.sfts-tmp-*' -size +0 2>/dev/null) ]] || ! kill -0 "$1" 2>/dev/null
 }
 
+# others_block_stop_signals: every thread but the main one blocks SIGTERM, SIGINT and SIGQUIT
+# (SigBlk bits 14, 1, 2). The main thread takes them with sigwait (which unblocks them while it
+# waits); a worker that did not block SIGTERM could take the graceful stop's signal with its
+# default action, and sftsd died with status 143 instead of stopping (seen in quickstart runs).
+others_block_stop_signals() {
+  local t m n=0 bad=0
+  for t in /proc/"$server_pid"/task/*; do
+    [[ ${t##*/} == "$server_pid" ]] && continue
+    m=$(awk '/^SigBlk:/ {print $2}' "$t/status")
+    n=$((n + 1))
+    (( (0x$m & 0x4006) == 0x4006 )) || { bad=$((bad + 1)); echo "thread ${t##*/}: SigBlk $m lets SIGTERM/SIGINT/SIGQUIT in"; }
+  done
+  echo "$n worker threads, $bad of them let a stop signal in"; ((n > 0 && bad == 0))
+}
+
 start_daemon || exit 1
+check "every worker thread blocks SIGTERM, SIGINT, SIGQUIT (only the main thread takes them)" others_block_stop_signals
 check "PIN and site secret came from the credentials" grep -q 'listening' "$work/server/log"
 check "watchdog pings (WATCHDOG_USEC set)" wait_for 120 grep -q 'WATCHDOG=1' "$work/notify.log"
 
