@@ -214,6 +214,20 @@ for v in -tls1_3 -tls1_2; do
   refused "$v: from another CA (named like ours)" "$file_port" "$v" $(cert pete)
   refused "$v: from another CA, chain sent" "$file_port" "$v" $(cert pete) -cert_chain "$work/evilca.crt"
 done
+# --- the verdict is waited for, not timed: through a proxy that holds every byte from the server
+# for 2 s (a busy server's alert arriving late), TLS 1.3 refusals are still seen. A probe that
+# gave the server 0.5 s failed here ("refused -tls1_3: EKU serverAuth" on a machine at load 8).
+python3 "$(dirname "$0")/delay_proxy.py" "$file_port" 2 > "$work/proxy.port" 2> "$work/proxy.err" &
+proxy_pid=$!
+check "a delaying proxy listens" wait_for 60 test -s "$work/proxy.port"
+slow=$(cat "$work/proxy.port")
+refused "server 2 s late, -tls1_3: no client certificate" "$slow" -tls1_3
+# shellcheck disable=SC2046
+refused "server 2 s late, -tls1_3: EKU serverAuth" "$slow" -tls1_3 $(cert ivan)
+# shellcheck disable=SC2046
+accepted "server 2 s late, -tls1_3: a proper certificate is accepted (control)" "$slow" -tls1_3 $(cert erin)
+kill "$proxy_pid"
+
 echo "the server's reasons:"; grep -oE 'certificate verify failed \([^)]*\)|peer did not return a certificate|unsuitable certificate purpose|ee key too small|ca md too weak' "$work/server/log" | sort | uniq -c | sed 's/^/    /'
 accepted "control after all refusals: dave is still accepted" "$file_port" -tls1_3 "${dave[@]}"
 unset SOFTHSM2_CONF
