@@ -205,15 +205,17 @@ Config default_config() {
 }
 
 std::string loose_state_modes(const Config& c) {
-    std::vector<std::pair<std::string, bool>> paths = {{c.pki.state_dir, true}, {c.service.storage_dir, true},
+    // second: follow a symbolic link (the state directory may well be one; the others are
+    // opened O_NOFOLLOW, which refuses a link with its own message).
+    std::vector<std::pair<std::string, bool>> paths = {{c.pki.state_dir, true}, {c.service.storage_dir, false},
                                                        {c.service.audit_log, false}};
     for (const auto& db : {c.service.database, c.pki.registry_path()})
         for (const char* suffix : {"", "-wal", "-shm", "-journal"}) paths.emplace_back(db + suffix, false);
     std::string out;
-    for (const auto& [path, dir] : paths) {
+    for (const auto& [path, follow] : paths) {
         struct stat st {};
-        if (::stat(path.c_str(), &st) != 0) continue;  // not there yet: it will be created 0600/0700
-        if ((st.st_mode & 077) == 0) continue;
+        if ((follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st)) != 0) continue;  // made 0600/0700 later
+        if (S_ISLNK(st.st_mode) || (st.st_mode & 077) == 0) continue;
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
         out += (out.empty() ? "" : ", ") + path + " is " + (S_ISDIR(st.st_mode) ? "a directory " : "") + "mode " + mode;
