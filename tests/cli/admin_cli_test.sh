@@ -40,11 +40,14 @@ openssl req -new -newkey rsa:3072 -nodes -keyout "$work/alice.key" -subj /CN=ali
 audit=$demo/state/audit.jsonl
 # Issue 13 item 7: a certificate for a name that is no user is refused unless forced; issuing
 # is audited. $USER is unset here: the record names the uid's account (item 13), not "?".
-expect_exit "cert issue refuses a name that is no user" 3 "no user 'alice': add it first" \
-  "$admin" --config "$cfg" cert issue --csr "$work/alice.csr" --out "$work/alice.crt"
-check "nothing written for a name that is no user" test ! -e "$work/alice.crt"
-check "user add alice" "$admin" --config "$cfg" user add alice
-check "cert issue" env -u USER -u SUDO_USER "$admin" --config "$cfg" cert issue --csr "$work/alice.csr" --out "$work/alice.crt"
+openssl req -new -newkey rsa:3072 -nodes -keyout "$work/frank.key" -subj /CN=frank -out "$work/frank.csr" 2>/dev/null
+expect_exit "cert issue refuses a name that is no user" 3 "no user 'frank': add it first" \
+  "$admin" --config "$cfg" cert issue --csr "$work/frank.csr" --out "$work/frank.crt"
+check "nothing written for a name that is no user" test ! -e "$work/frank.crt"
+check "nothing audited for the refusal" bash -c "! grep -q '\"event\":\"certificate_issue\"' '$audit'"
+check "user add frank" "$admin" --config "$cfg" user add frank
+check "cert issue for a new user" "$admin" --config "$cfg" cert issue --csr "$work/frank.csr" --out "$work/frank.crt"
+check "cert issue (alice, a user of the quickstart)" env -u USER -u SUDO_USER "$admin" --config "$cfg" cert issue --csr "$work/alice.csr" --out "$work/alice.crt"
 serial=$(openssl x509 -noout -serial -in "$work/alice.crt" | cut -d= -f2)
 check "cert issue is audited, by the uid's account name with \$USER unset" \
   grep -q "\"event\":\"certificate_issue\",\"by\":\"sfts-admin ($(id -un))\",\"user\":\"alice\",\"serial\":\"$serial\"" "$audit"

@@ -137,7 +137,8 @@ stop_server
 chmod g+r "$state/sfts.db"
 expect_exit "sftsd refuses a group-readable sfts.db" 78 "sfts.db is mode 0640" \
   env SOFTHSM2_CONF="$work/server/softhsm2.conf" "$sftsd_bin" --config="$conf"
-check "the message says what to do" grep -q "must not be accessible by group or others.*chmod 600" "$work/out"
+cp "$work/out" "$work/refused"
+check "the message says what to do" grep -q "must not be accessible by group or others.*chmod 600" "$work/refused"
 chmod 600 "$state/sfts.db"
 chmod 755 "$state"
 expect_exit "sftsd refuses a state directory others may enter" 78 "$state is a directory mode 0755" \
@@ -157,6 +158,7 @@ expect_exit "log.file in a missing directory: the option and the path are named"
 # --- 5. with auth.allow_unbound_scram = true, plain SCRAM is accepted and audited as such
 sed -i '/^\[auth\]/a allow_unbound_scram = true' "$conf"
 start_server || exit 1
+sed -i -e "s/^file_port = .*/file_port = $file_port/" -e "s/^enroll_port = .*/enroll_port = $enroll_port/" "$work/alice/sfts.conf"
 expect_exit "plain SCRAM-SHA-256 is accepted with auth.allow_unbound_scram = true" 0 "login ok (SCRAM-SHA-256)" \
   env SOFTHSM2_CONF="$work/alice/softhsm2.conf" "$unbound" "$work/alice/sfts.conf"
 check "the unbound login is audited as SCRAM-SHA-256 without channel binding" \
