@@ -14,10 +14,10 @@ e2e_init() {
   work=$(mktemp -d /tmp/sfts-e2e-XXXXXX)
   trap e2e_cleanup EXIT
   mkdir -p "$work/server/tokens" "$work/server/state"
-  umask 077
+  umask "${SFTS_E2E_UMASK:-077}"  # SFTS_E2E_UMASK: the umask the server side runs under (daemon_test.sh: 022)
   printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/server/tokens" > "$work/server/softhsm2.conf"
   secret "$work/server/so-pin"; secret "$work/server/pin"
-  printf 'correct horse battery staple' > "$work/server/site-secret"
+  printf 'correct horse battery staple' > "$work/server/site-secret"; chmod 600 "$work/server/site-secret"
   cat > "$work/server/sftsd.conf" <<CONF
 [paths]
 state_dir = $work/server/state
