@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# "Any PKCS#11 token" end to end, on another implementation than SoftHSM2:
+#   token_test.sh tpm     the server's token and alice's token in a software TPM 2.0
+#                         (swtpm + tpm2-abrmd + tpm2-pkcs11), bob's in SoftHSM2
+#   token_test.sh p11kit  the server's token behind `p11-kit server` (p11-kit-client.so: a
+#                         stand-in for a network HSM), the clients' in SoftHSM2
+# Each runs init, enroll, first login, put/get, renew and revoke, and asks the module itself
+# (pkcs11-tool) whether every private key is sensitive and never extractable.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+kind=${1:?usage: token_test.sh tpm|p11kit}
+SFTS_E2E_EXTRA_CONF=$'[abuse]\nsafe_list = 127.0.0.1'
+e2e_server_token=$kind
+e2e_init
+server_module=$token_module
+start_server || exit 1
+
+# private_keys_protected MODULE TOKEN PIN_FILE: the module lists at least one private key, and
+# reports every one sensitive, always sensitive and never extractable
+private_keys_protected() {
+  local out
+  out=$(pkcs11-tool --module "$1" --token-label "$2" --login --pin "$(cat "$3")" --list-objects --type privkey 2>&1) || {
+    echo "$out"; return 1; }
+  echo "$out"
+  local keys access
+  keys=$(grep -c '^Private Key Object' <<<"$out")
+  access=$(grep -c 'Access: *sensitive, always sensitive, never extractable' <<<"$out")
+  ((keys > 0 && keys == access))
+}
+
+check "sfts-admin init made the CA and server keys in the $kind token" bash -c \
+  "$(declare -f private_keys_protected); private_keys_protected $server_module server $work/server/pin | grep -c '^Private Key Object' | grep -qx 2"
+check "the server's keys are sensitive and never extractable ($kind)" private_keys_protected "$server_module" server "$work/server/pin"
+
+# Clients: alice's token on the same kind of token where it can hold clients, bob's in SoftHSM2.
+e2e_client_token=$kind
+[[ $kind == p11kit ]] && e2e_client_token=softhsm
+ready_client alice user
+alice_module=$token_module alice_kind=$e2e_client_token
+e2e_client_token=softhsm
+ready_client bob user
+check "alice's key is sensitive and never extractable ($alice_kind)" private_keys_protected "$alice_module" alice-token "$work/alice/pin"
+
+head -c 300000 /dev/urandom > "$work/file.bin"
+mkdir -p "$work/dl-alice" "$work/dl-bob"
+check "alice uploads" as alice put "$work/file.bin"
+check "bob downloads alice's file" as bob get file.bin -o "$work/dl-bob"
+check "bob's copy is identical" cmp "$work/file.bin" "$work/dl-bob/file.bin"
+check "bob uploads" as bob put --as from-bob.bin "$work/file.bin"
+check "alice downloads bob's file" as alice get from-bob.bin -o "$work/dl-alice"
+check "alice's copy is identical" cmp "$work/file.bin" "$work/dl-alice/from-bob.bin"
+
+# renew: a new key made in alice's token, the old certificate revoked
+old_serial=$(openssl x509 -noout -serial -in "$work/alice/state/client.crt" | cut -d= -f2)
+old_pub=$(openssl x509 -noout -pubkey -in "$work/alice/state/client.crt")
+check "alice renews her certificate" as alice renew
+check "the renewed certificate has a new key" test "$old_pub" != "$(openssl x509 -noout -pubkey -in "$work/alice/state/client.crt")"
+check "the old serial is revoked" bash -c "$(declare -f admin); work=$work admin_bin=$admin_bin; admin cert list | grep '$old_serial' | grep -q revoked"
+check "alice's keys are still all protected after renewal" private_keys_protected "$alice_module" alice-token "$work/alice/pin"
+check "alice works with the renewed key" as alice ls
+
+# revoke: the operator revokes alice; the server (its CA key in the token) signs the CRL
+serial=$(openssl x509 -noout -serial -in "$work/alice/state/client.crt" | cut -d= -f2)
+check "revoke alice" admin cert revoke "$serial"
+check "the CRL, signed in the $kind token, verifies and lists alice" bash -c \
+  "openssl crl -in $work/server/state/crl.pem -CAfile $work/server/state/ca.crt -noout 2>&1 | grep -q 'verify OK' &&
+   openssl crl -in $work/server/state/crl.pem -noout -text | grep -qi 'Serial Number: *$serial'"
+stop_server; start_server || exit 1
+sed -i "s/^file_port = .*/file_port = $file_port/; s/^enroll_port = .*/enroll_port = $enroll_port/" "$work"/*/sfts.conf
+check "alice's revoked certificate is refused" bash -c "$(declare -f as); work=$work sfts_bin=$sfts_bin; ! as alice ls"
+check "the server refused it as revoked" grep -q "certificate verify failed (certificate revoked)" "$work/server/log"
+check "bob is still served" as bob ls
+
+finish
