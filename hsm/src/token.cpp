@@ -221,14 +221,15 @@ namespace {
 // what they say about usages sfts does not need. The token decides what it leaves out.
 struct KeyTemplate {
     const char* name;
+    const char* left_to_token;
     bool usages_off;  // CKA_ENCRYPT/DECRYPT/WRAP/UNWRAP explicitly false
     bool exponent;    // CKA_PUBLIC_EXPONENT 65537 (else the token's default, 65537 everywhere seen)
     bool key_type;    // CKA_KEY_TYPE on both halves (implied by the mechanism)
 };
 constexpr KeyTemplate key_templates[] = {
-    {"full", true, true, true},
-    {"reduced (encrypt/decrypt/wrap/unwrap left to the token)", false, true, true},
-    {"minimal (usages, exponent and key type left to the token)", false, false, false},
+    {"full", "", true, true, true},
+    {"reduced", "encrypt/decrypt/wrap/unwrap", false, true, true},
+    {"minimal", "encrypt/decrypt/wrap/unwrap, public exponent, key type", false, false, false},
 };
 
 bool worth_retrying(CK_RV rv) {
@@ -260,8 +261,9 @@ KeyHandle Session::generate_rsa(const std::string& label, CK_ULONG bits) {
     auto* lbl = const_cast<char*>(label.data());
     CK_MECHANISM mech{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
     KeyHandle k;
-    std::vector<std::string> refused;  // "template: CKR_..." for each one the token turned down
+    std::vector<std::string> refused;  // "NAME template (CKR_...)" for each one the token turned down
     CK_RV rv = CKR_OK;
+    const KeyTemplate* used = nullptr;
     for (const KeyTemplate& kt_def : key_templates) {
         std::vector<CK_ATTRIBUTE> pub = {
             {CKA_TOKEN, &yes, sizeof yes},          {CKA_PRIVATE, &no, sizeof no},
@@ -289,10 +291,11 @@ KeyHandle Session::generate_rsa(const std::string& label, CK_ULONG bits) {
         rv = token_->module().fn()->C_GenerateKeyPair(h_, &mech, pub.data(), pub.size(), priv.data(), priv.size(),
                                                      &k.pub, &k.priv);
         if (rv == CKR_OK) {
+            used = &kt_def;
             k.key_template = kt_def.name;
             break;
         }
-        refused.push_back(std::string(kt_def.name) + ": " + ckr_name(rv));
+        refused.push_back(std::string(kt_def.name) + " template (" + ckr_name(rv) + ")");
         if (!worth_retrying(rv)) break;
     }
     if (rv != CKR_OK) {
@@ -300,9 +303,12 @@ KeyHandle Session::generate_rsa(const std::string& label, CK_ULONG bits) {
         for (const auto& r : refused) why += (why.empty() ? "" : "; ") + r;
         throw Error(kind_of(rv), context(label) + ": C_GenerateKeyPair failed with every key template (" + why + ")");
     }
-    if (!refused.empty())
-        notice(context(label) + ": the token refused the " + refused.front() + "; key generated with the " +
-               k.key_template + " template");
+    if (!refused.empty()) {
+        std::string why;
+        for (const auto& r : refused) why += (why.empty() ? "" : ", ") + r;
+        notice(context(label) + ": the token refused the " + why + "; key generated with the " + used->name +
+               " template (" + used->left_to_token + " left to the token)");
+    }
     k.label = label;
     k.id = std::move(id);
     try {
