@@ -10,7 +10,8 @@ sfts_bin=$bin/client-tui/sfts
 pass=0 fail=0
 source "$src/tests/support/tokens.sh"
 # Which PKCS#11 implementation holds the server's token and the next make_client's token:
-# softhsm (default), tpm (after tpm_start) or p11kit (a SoftHSM2 token behind p11-kit server).
+# softhsm (default), tpm, p11kit (a SoftHSM2 token behind p11-kit server) or opencryptoki (its
+# one software token: the server's only).
 e2e_server_token=${e2e_server_token:-softhsm}
 e2e_client_token=${e2e_client_token:-softhsm}
 
@@ -26,6 +27,11 @@ token_init() {
       tpm_token "$2" "$1/so-pin" "$1/pin" ;;
     p11kit) token_init "$1" "$2" softhsm && p11kit_start "$1/p11kit" "$1/softhsm2.conf" "$2" &&
       token_module=$p11kit_client_module ;;
+    opencryptoki) token_module=$ock_module
+      [[ -n $ock_dir ]] || ock_start "$work/ock" || return 1
+      # its software token: PINs of 4-8 characters, the SO PIN as shipped (87654321)
+      printf 87654321 > "$1/so-pin"; printf '%08d' $(((RANDOM * 32768 + RANDOM) % 100000000)) > "$1/pin"
+      "$admin_bin" token init --module "$ock_module" --label "$2" --so-pin "file:$1/so-pin" --pin "file:$1/pin" >/dev/null ;;
     *) echo "token_init: unknown token kind $3" >&2; return 1 ;;
   esac
 }

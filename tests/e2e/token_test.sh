@@ -4,11 +4,13 @@
 #                         (swtpm + tpm2-abrmd + tpm2-pkcs11), bob's in SoftHSM2
 #   token_test.sh p11kit  the server's token behind `p11-kit server` (p11-kit-client.so: a
 #                         stand-in for a network HSM), the clients' in SoftHSM2
+#   token_test.sh opencryptoki  the server's token in opencryptoki's software token (pkcsslotd
+#                         started here; root), the clients' in SoftHSM2
 # Each runs init, enroll, first login, put/get, renew and revoke, and asks the module itself
 # (pkcs11-tool) whether every private key is sensitive and never extractable.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
-kind=${1:?usage: token_test.sh tpm|p11kit}
+kind=${1:?usage: token_test.sh tpm|p11kit|opencryptoki}
 SFTS_E2E_EXTRA_CONF=$'[abuse]\nsafe_list = 127.0.0.1'
 e2e_server_token=$kind
 e2e_init
@@ -36,7 +38,7 @@ check "the server's keys are sensitive and never extractable ($kind)" private_ke
 
 # Clients: alice's token on the same kind of token where it can hold clients, bob's in SoftHSM2.
 e2e_client_token=$kind
-[[ $kind == p11kit ]] && e2e_client_token=softhsm
+[[ $kind == tpm ]] || e2e_client_token=softhsm  # p11kit and opencryptoki: one token, the server's
 ready_client alice user
 alice_module=$token_module alice_kind=$e2e_client_token
 e2e_client_token=softhsm

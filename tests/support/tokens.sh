@@ -1,6 +1,7 @@
 # Test tokens other than SoftHSM2, for the end-to-end tests (tests/e2e/token_test.sh): a software
-# TPM 2.0 behind tpm2-pkcs11, and a SoftHSM2 token exported over a unix socket by `p11-kit server`
-# (a stand-in for a network HSM). Every daemon is started here, on kernel-chosen loopback ports or
+# TPM 2.0 behind tpm2-pkcs11, a SoftHSM2 token exported over a unix socket by `p11-kit server`
+# (a stand-in for a network HSM), and opencryptoki's software token (root only: its slot daemon
+# and state are machine-wide). Every daemon is started here, on kernel-chosen loopback ports or
 # sockets in the test's own directory, and stopped by tokens_cleanup. Source it; bash only.
 #
 # TPM: swtpm (on two consecutive free loopback ports), a
@@ -11,7 +12,11 @@
 tpm_module=/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so
 p11kit_client_module=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
 softhsm_module=/usr/lib/softhsm/libsofthsm2.so
+ock_module=/usr/lib/x86_64-linux-gnu/pkcs11/libopencryptoki.so
+ock_swtok=/var/lib/opencryptoki/swtok
+ock_slot=3  # the software token's slot in Debian's /etc/opencryptoki/opencryptoki.conf
 tokens_pids=()
+ock_dir=
 
 # wait_for SECONDS WHAT COMMAND...: polls COMMAND until it succeeds; fails naming WHAT
 wait_for() {
@@ -89,9 +94,37 @@ p11kit_start() {
   export P11_KIT_SERVER_ADDRESS="unix:path=$dir/p11kit.sock"
 }
 
+# ock_start DIR: opencryptoki's slot daemon over a fresh software token. Its state is
+# machine-wide (/var/lib/opencryptoki/swtok, /dev/shm/var.lib.opencryptoki.*, /run/opencryptoki):
+# one test at a time (a lock), what was there is moved to DIR and put back by tokens_cleanup.
+ock_start() {
+  local dir=$1
+  mkdir -p "$dir/swtok-saved"
+  exec {ock_lock}>/run/lock/sfts-opencryptoki.lock
+  flock -w 600 "$ock_lock" || { echo "opencryptoki is busy (lock held for 600s)" >&2; return 1; }
+  if pgrep -x pkcsslotd >/dev/null; then
+    echo "a pkcsslotd not started by this test is running: the test needs the machine's opencryptoki to itself" >&2
+    return 1
+  fi
+  ock_dir=$dir
+  find "$ock_swtok" -mindepth 1 -maxdepth 1 -exec mv -t "$dir/swtok-saved" {} +
+  install -d -o root -g pkcs11 -m 0770 "$ock_swtok/TOK_OBJ" /run/opencryptoki
+  rm -f /dev/shm/var.lib.opencryptoki.*
+  pkcsslotd -f >"$dir/pkcsslotd.log" 2>&1 &
+  tokens_pids+=($!)
+  wait_for 60 "pkcsslotd" pkcsconf -s -c "$ock_slot" || { cat "$dir/pkcsslotd.log" >&2; return 1; }
+}
+
 tokens_cleanup() {
   local i
   for ((i = ${#tokens_pids[@]} - 1; i >= 0; i--)); do kill "${tokens_pids[i]}" 2>/dev/null; done
   for i in "${tokens_pids[@]}"; do wait "$i" 2>/dev/null; done
   tokens_pids=()
+  if [[ -n $ock_dir ]]; then
+    rm -rf "${ock_swtok:?}"/*
+    find "$ock_dir/swtok-saved" -mindepth 1 -maxdepth 1 -exec mv -t "$ock_swtok" {} +
+    rm -f /dev/shm/var.lib.opencryptoki.*
+    ock_dir=
+    exec {ock_lock}>&-
+  fi
 }
