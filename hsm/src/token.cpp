@@ -185,7 +185,24 @@ Session Token::open(bool read_write, const Secret* pin) const {
     Session s(*this, h);
     if (pin) {
         CK_RV rv = module_->fn()->C_Login(h, CKU_USER, utf8(*pin), pin->size());
-        if (rv != CKR_USER_ALREADY_LOGGED_IN) check_rv(rv, "C_Login", ctx);
+        if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+            // Say in words what the token says about its PIN (after the failure: the counters
+            // have moved), so a user stops before the last try.
+            std::string state;
+            CK_TOKEN_INFO ti{};
+            if (module_->fn()->C_GetTokenInfo(slot_, &ti) == CKR_OK) {
+                if (rv == CKR_PIN_LOCKED || (ti.flags & CKF_USER_PIN_LOCKED))
+                    state = "the user PIN is locked: the token's security officer must unlock or reset it";
+                else if (ti.flags & CKF_USER_PIN_FINAL_TRY)
+                    state = "one more wrong PIN locks the token";
+                else if (ti.flags & CKF_USER_PIN_COUNT_LOW)
+                    state = "few PIN tries are left before the token locks";
+            } else if (rv == CKR_PIN_LOCKED) {
+                state = "the user PIN is locked: the token's security officer must unlock or reset it";
+            }
+            if (!state.empty()) ctx += " (" + state + ")";
+            check_rv(rv, "C_Login", ctx);
+        }
     }
     return s;
 }

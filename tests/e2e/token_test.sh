@@ -81,4 +81,15 @@ check "alice's revoked certificate is refused" bash -c "$(declare -f as); work=$
 check "the server refused it as revoked" grep -q "certificate verify failed (certificate revoked)" "$work/server/log"
 check "bob is still served" as bob ls
 
+if [[ $kind == opencryptoki ]]; then
+  # The token's PIN state in words: opencryptoki counts wrong user PINs and locks after three.
+  printf 00000000 > "$work/server/wrong-pin"; chmod 600 "$work/server/wrong-pin"
+  sed "s#^pin = .*#pin = file:$work/server/wrong-pin#" "$work/server/sftsd.conf" > "$work/server/wrong.conf"
+  wrong_admin() { "$admin_bin" --config "$work/server/wrong.conf" "$@"; }
+  for try in 1 2 3 4; do wrong_admin crl publish > "$work/pin-try-$try" 2>&1; done
+  check "1st wrong PIN: refused" grep -q "C_Login failed: CKR_PIN_INCORRECT" "$work/pin-try-1"
+  check "2nd wrong PIN: the last try is announced" grep -q "one more wrong PIN locks the token.*CKR_PIN_INCORRECT" "$work/pin-try-2"
+  check "then: locked, in words" grep -q "the user PIN is locked: the token's security officer must unlock or reset it" "$work/pin-try-4"
+fi
+
 finish
