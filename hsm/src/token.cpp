@@ -318,7 +318,8 @@ KeyHandle Session::generate_rsa(const std::string& label, CK_ULONG bits) {
     if (rv != CKR_OK) {
         std::string why;
         for (const auto& r : refused) why += (why.empty() ? "" : "; ") + r;
-        throw Error(kind_of(rv), context(label) + ": C_GenerateKeyPair failed with every key template (" + why + ")");
+        throw Error(kind_of(rv), context(label) + ": C_GenerateKeyPair failed: " + ckr_name(rv) +
+                                     (refused.size() > 1 ? " (templates tried: " + why + ")" : ""));
     }
     if (!refused.empty()) {
         std::string why;
