@@ -81,6 +81,25 @@ check "alice's revoked certificate is refused" bash -c "$(declare -f as); work=$
 check "the server refused it as revoked" grep -q "certificate verify failed (certificate revoked)" "$work/server/log"
 check "bob is still served" as bob ls
 
+if [[ $kind == p11kit ]]; then
+  # The remote token goes away (p11-kit server and the process serving sftsd's connection):
+  # the next handshake fails, sftsd names the token and stops cleanly (no crash) for its
+  # supervisor to restart it once the token is back (libp11 0.4.12 cannot re-open a module).
+  kids=$(ps -o pid= --ppid "$p11kit_pid")
+  kill "$p11kit_pid" $kids 2>/dev/null
+  wait "$p11kit_pid" 2>/dev/null
+  check "a login fails while the remote token is gone" bash -c "$(declare -f as); work=$work sfts_bin=$sfts_bin; ! as bob ls"
+  wait_for 120 "sftsd to stop" bash -c "! kill -0 $server_pid 2>/dev/null"
+  wait "$server_pid"; rc=$?; server_pid=
+  check "sftsd stopped with an error, not a signal (exit $rc)" test "$rc" -gt 0 -a "$rc" -lt 128
+  check "sftsd's log names the token that went away" grep -q "Fatal .*server token pkcs11:token=server no longer usable" "$work/server/log"
+  rm -f "$work/server/p11kit/p11kit.sock"
+  p11kit_start "$work/server/p11kit" "$work/server/softhsm2.conf" server || exit 1
+  start_server || exit 1
+  sed -i "s/^file_port = .*/file_port = $file_port/; s/^enroll_port = .*/enroll_port = $enroll_port/" "$work"/*/sfts.conf
+  check "once the token is back, a restarted sftsd serves again" as bob ls
+fi
+
 if [[ $kind == opencryptoki ]]; then
   # The token's PIN state in words: opencryptoki counts wrong user PINs and locks after three.
   printf 00000000 > "$work/server/wrong-pin"; chmod 600 "$work/server/wrong-pin"

@@ -88,9 +88,10 @@ p11kit_start() {
   local dir=$1
   mkdir -p "$dir"
   SOFTHSM2_CONF=$2 p11-kit server --foreground --provider "$softhsm_module" --name "$dir/p11kit.sock" \
-    "pkcs11:token=$3" >"$dir/p11kit.log" 2>&1 &
+    "pkcs11:token=$3" >>"$dir/p11kit.log" 2>&1 &
+  p11kit_pid=$!
   tokens_pids+=($!)
-  wait_for 60 "p11-kit server's socket" test -S "$dir/p11kit.sock" || { cat "$dir/p11kit.log" >&2; return 1; }
+  wait_for 60 "p11-kit server's socket" test -S "$dir/p11kit.sock" -a -s "$dir/p11kit.log" || { cat "$dir/p11kit.log" >&2; return 1; }
   export P11_KIT_SERVER_ADDRESS="unix:path=$dir/p11kit.sock"
 }
 
