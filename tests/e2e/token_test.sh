@@ -89,7 +89,7 @@ if [[ $kind == p11kit ]]; then
   kill "$p11kit_pid" $kids 2>/dev/null
   wait "$p11kit_pid" 2>/dev/null
   check "a login fails while the remote token is gone" bash -c "$(declare -f as); work=$work sfts_bin=$sfts_bin; ! as bob ls"
-  wait_for 120 "sftsd to stop" bash -c "! kill -0 $server_pid 2>/dev/null"
+  tokens_wait_for 120 "sftsd to stop" bash -c "! kill -0 $server_pid 2>/dev/null"
   wait "$server_pid"; rc=$?; server_pid=
   check "sftsd stopped with an error, not a signal (exit $rc)" test "$rc" -gt 0 -a "$rc" -lt 128
   check "sftsd's log names the token that went away" grep -q "Fatal .*server token pkcs11:token=server no longer usable" "$work/server/log"

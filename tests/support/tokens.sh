@@ -18,8 +18,8 @@ ock_slot=3  # the software token's slot in Debian's /etc/opencryptoki/opencrypto
 tokens_pids=()
 ock_dir=
 
-# wait_for SECONDS WHAT COMMAND...: polls COMMAND until it succeeds; fails naming WHAT
-wait_for() {
+# tokens_wait_for SECONDS WHAT COMMAND...: polls COMMAND until it succeeds; fails naming WHAT
+tokens_wait_for() {
   local secs=$1 what=$2; shift 2
   local end=$((SECONDS + secs))
   until "$@" >/dev/null 2>&1; do
@@ -65,13 +65,13 @@ for _ in range(200):
   [[ -n $tpm_port ]] || { echo "swtpm could not bind a port:" >&2; tail -5 "$dir/swtpm.log" >&2; return 1; }
   dbus-daemon --session --nofork --nopidfile --address="unix:path=$dir/bus" >"$dir/dbus.log" 2>&1 &
   tokens_pids+=($!)
-  wait_for 60 "the session bus" test -S "$dir/bus" || return 1
+  tokens_wait_for 60 "the session bus" test -S "$dir/bus" || return 1
   export DBUS_SESSION_BUS_ADDRESS="unix:path=$dir/bus"
   tpm2-abrmd --session --allow-root --flush-all --tcti="swtpm:host=127.0.0.1,port=$tpm_port" >"$dir/abrmd.log" 2>&1 &
   tokens_pids+=($!)
   export TPM2_PKCS11_TCTI=tabrmd:bus_type=session TPM2TOOLS_TCTI=tabrmd:bus_type=session
   export TPM2_PKCS11_STORE=$dir/store TPM2_PKCS11_LOG_LEVEL=0
-  wait_for 120 "tpm2-abrmd on the session bus" tpm2_getrandom 8 || { tail "$dir/abrmd.log" >&2; return 1; }
+  tokens_wait_for 120 "tpm2-abrmd on the session bus" tpm2_getrandom 8 || { tail "$dir/abrmd.log" >&2; return 1; }
   tpm2_ptool init --path="$dir/store" >"$dir/ptool.log" 2>&1 || { cat "$dir/ptool.log" >&2; return 1; }
   tpm_pid=$(sed -n 's/^id: *//p' "$dir/ptool.log")
 }
@@ -91,7 +91,7 @@ p11kit_start() {
     "pkcs11:token=$3" >>"$dir/p11kit.log" 2>&1 &
   p11kit_pid=$!
   tokens_pids+=($!)
-  wait_for 60 "p11-kit server's socket" test -S "$dir/p11kit.sock" -a -s "$dir/p11kit.log" || { cat "$dir/p11kit.log" >&2; return 1; }
+  tokens_wait_for 60 "p11-kit server's socket" test -S "$dir/p11kit.sock" -a -s "$dir/p11kit.log" || { cat "$dir/p11kit.log" >&2; return 1; }
   export P11_KIT_SERVER_ADDRESS="unix:path=$dir/p11kit.sock"
 }
 
@@ -113,7 +113,7 @@ ock_start() {
   rm -f /dev/shm/var.lib.opencryptoki.*
   pkcsslotd -f >"$dir/pkcsslotd.log" 2>&1 &
   tokens_pids+=($!)
-  wait_for 60 "pkcsslotd" pkcsconf -s -c "$ock_slot" || { cat "$dir/pkcsslotd.log" >&2; return 1; }
+  tokens_wait_for 60 "pkcsslotd" pkcsconf -s -c "$ock_slot" || { cat "$dir/pkcsslotd.log" >&2; return 1; }
 }
 
 tokens_cleanup() {
