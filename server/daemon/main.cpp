@@ -29,6 +29,7 @@
 #include <malloc.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <ctime>
 #include <functional>
 #include <tuple>
@@ -440,11 +441,18 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);  // a peer that vanishes must not kill the server
     std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit fails the upload (storage full), not the server
     // SIGHUP is taken synchronously by the housekeeping thread; blocked before any thread exists
-    // so that no worker is ever interrupted by it.
-    sigset_t hup;
-    sigemptyset(&hup);
-    sigaddset(&hup, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &hup, nullptr);
+    // so that no worker is ever interrupted by it. SIGTERM, SIGQUIT and SIGINT are taken by the
+    // main thread (POCO's waitForTerminationRequest: sigwait), which blocks them only in itself,
+    // after the workers have started: a process-directed SIGTERM could then be taken by a worker
+    // with its default action, and sftsd died (status 143) without its graceful stop. Blocked
+    // here too, so that every thread inherits the mask (SIGINT only where POCO waits for it).
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGHUP);
+    sigaddset(&blocked, SIGTERM);
+    sigaddset(&blocked, SIGQUIT);
+    if (!std::getenv("POCO_ENABLE_DEBUGGER")) sigaddset(&blocked, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
     Sftsd app;
     return app.run(argc, argv);
 }
