@@ -70,7 +70,7 @@ void Screen::draw_dialog(const Dialog& d) {
         for (const auto& part : wrap(l, 1000)) want = std::max(want, text_width(part) + 4);
     int width = std::clamp(want, std::min(44, max_w), max_w);
     for (const auto& l : d.lines)
-        for (auto& wl : wrap(l, width - 4)) lines.push_back(printable(wl));
+        for (auto& wl : wrap(terminal_safe(l), width - 4)) lines.push_back(wl);
 
     std::vector<std::string> buttons = d.buttons;
     if (d.kind == Dialog::Kind::info || d.kind == Dialog::Kind::error) buttons = {"OK"};
@@ -83,9 +83,20 @@ void Screen::draw_dialog(const Dialog& d) {
     int inner = width - 4;
     int y = 1;
     int last_text_row = height - 3 - form_rows - (extra - 1);
-    for (const auto& l : lines) {
+    // A text taller than the window scrolls; the last row says that there is more.
+    std::size_t rows = static_cast<std::size_t>(std::max(1, last_text_row));
+    std::size_t max_first = lines.size() > rows ? lines.size() - rows : 0;
+    d.scroll_max = max_first;
+    d.page = std::max<std::size_t>(1, rows - 1);
+    std::size_t first = std::min(d.scroll, max_first);
+    for (std::size_t i = first; i < lines.size(); ++i) {
         if (y > last_text_row) break;
-        put(w, y++, 2, l, inner, bg);
+        bool marker_row = max_first > 0 && y == last_text_row && i + 1 < lines.size();
+        if (marker_row) {
+            put(w, y++, 2, "-- more: Down / PgDn (" + std::to_string(lines.size() - i) + " lines) --", inner, bg | A_DIM);
+            break;
+        }
+        put(w, y++, 2, lines[i], inner, bg);
     }
     if (d.kind == Dialog::Kind::form) {
         ++y;

@@ -157,9 +157,18 @@ void Worker::connect() {
     try {
         session_ = client::Session::connect(cfg_, pin_, password, first_password);
     } catch (const NeedSecretSignal& s) {
-        emit(NeedSecret{s.what});  // the PIN is kept for the next attempt
+        emit(NeedSecret{s.what, false});  // the PIN is kept for the next attempt
         return;
     } catch (const Error& e) {
+        // A refused password is no reason to type the PIN again: keep it and ask for the
+        // password once more (when it is typed; one from a file would only fail again).
+        if (e.kind() == Errc::auth_failed && cfg_.password.kind == hsm::SecretSource::Kind::prompt && !pin_.empty()) {
+            password_.wipe();
+            pending_new_password_.wipe();
+            emit(Info{"login to " + cfg_.host + " refused: " + e.what()});
+            emit(NeedSecret{NeedSecret::What::password, true});
+            return;
+        }
         pin_.wipe();
         password_.wipe();
         pending_new_password_.wipe();
@@ -179,6 +188,12 @@ void Worker::connect() {
 }
 
 void Worker::reconnect() {
+    if (session_ && session_->connected()) {
+        try {
+            session_->close();  // exit first: one connection per session on the server
+        } catch (const Error&) {
+        }
+    }
     session_.reset();
     auto password = [&]() -> Secret { return password_.clone(); };
     auto refuse = []() -> Secret { throw Error(Errc::auth_failed, "the server forgot the password"); };
@@ -206,13 +221,16 @@ void Worker::handle(ListJob&) {
     }
 }
 
-void Worker::handle(HelpJob&) {
-    if (!has_session("help")) return;
+void Worker::handle(RefreshJob&) {
+    if (!has_session("refresh")) return;
     try {
+        reconnect();
         commands_ = session_->help();
-        emit(HelpReply{commands_});
+        emit(Refreshed{commands_});
+        if (may_list()) list();
+        else emit(Listed{});
     } catch (const Error& e) {
-        failed("help", e);
+        failed("refresh", e);
     }
 }
 
@@ -288,11 +306,18 @@ void Worker::handle(DeleteJob& j) {
 void Worker::handle(PasswdJob& j) {
     if (!has_session("update")) return;
     try {
-        session_->change_password(j.new_password);
+        session_->change_password(j.current_password, j.new_password);
+        j.current_password.wipe();
         password_ = std::move(j.new_password);  // a later reconnection logs in with the new one
         emit(PasswordChanged{});
     } catch (const Error& e) {
         failed("update (password change)", e);
+        return;
+    }
+    try {
+        reconnect();  // the new password has a new salt: the next F2 needs it
+    } catch (const Error& e) {
+        failed("reconnect", e);
     }
 }
 
