@@ -141,12 +141,14 @@ void Worker::handle(EnrollJob& j) {
 }
 
 void Worker::connect() {
+    bool password_sent = false;  // the TLS handshake passed and the login asked for the password
     auto password = [&]() -> Secret {
         if (password_.empty()) {
             if (cfg_.password.kind == hsm::SecretSource::Kind::prompt)
                 throw NeedSecretSignal{NeedSecret::What::password};
             password_ = hsm::read_secret(cfg_.password, "");
         }
+        password_sent = true;
         return password_.clone();
     };
     auto first_password = [&]() -> Secret {
@@ -162,7 +164,9 @@ void Worker::connect() {
     } catch (const Error& e) {
         // A refused password is no reason to type the PIN again: keep it and ask for the
         // password once more (when it is typed; one from a file would only fail again).
-        if (e.kind() == Errc::auth_failed && cfg_.password.kind == hsm::SecretSource::Kind::prompt && !pin_.empty()) {
+        // (Not when the certificate was refused: that fails before the password is asked for.)
+        if (e.kind() == Errc::auth_failed && password_sent && cfg_.password.kind == hsm::SecretSource::Kind::prompt &&
+            !pin_.empty()) {
             password_.wipe();
             pending_new_password_.wipe();
             emit(Info{"login to " + cfg_.host + " refused: " + e.what()});
