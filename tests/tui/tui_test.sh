@@ -235,7 +235,7 @@ see "passwd-form-asks-current" 'Current password'
 text "Not-Her-Password-77"; keys Tab; text "$(cat "$work/alice/newpw")"; keys Tab; text "$(cat "$work/alice/newpw")"; keys Enter
 see "wrong-current-password-refused" 'the current password is wrong'
 keys Enter
-gone "wrong-current-closed" 'the current password is wrong'
+gone "wrong-current-closed" '─ Authentication failed ─'
 check "the password is unchanged (batch client)" as alice ls
 keys F2
 see "passwd-form" 'Change password'

@@ -66,11 +66,20 @@ void Screen::draw_dialog(const Dialog& d) {
     int max_w = std::min(layout_.cols - 4, 76);
     std::vector<std::string> lines;
     int want = text_width(d.title) + 8;
+    // '\n' in a line is the controller's paragraph break; each paragraph then passes the last
+    // fence (a raw control character in it is escaped, not drawn) and is wrapped at spaces.
+    std::vector<std::string> paragraphs;
     for (const auto& l : d.lines)
-        for (const auto& part : wrap(l, 1000)) want = std::max(want, text_width(part) + 4);
+        for (std::size_t start = 0;;) {
+            auto nl = l.find('\n', start);
+            paragraphs.push_back(terminal_safe(std::string_view(l).substr(start, nl == std::string::npos ? nl : nl - start)));
+            if (nl == std::string::npos) break;
+            start = nl + 1;
+        }
+    for (const auto& p : paragraphs) want = std::max(want, text_width(p) + 4);
     int width = std::clamp(want, std::min(44, max_w), max_w);
-    for (const auto& l : d.lines)
-        for (auto& wl : wrap(terminal_safe(l), width - 4)) lines.push_back(wl);
+    for (const auto& p : paragraphs)
+        for (auto& wl : wrap(p, width - 4)) lines.push_back(wl);
 
     std::vector<std::string> buttons = d.buttons;
     if (d.kind == Dialog::Kind::info || d.kind == Dialog::Kind::error) buttons = {"OK"};
