@@ -32,7 +32,7 @@ constexpr Binding kBindings[] = {
     {C::main, Key::f1, A::help, "Help", "this help and your role's commands"},
     {C::main, key_char('?'), A::help, nullptr, nullptr},
     {C::main, key_char('/'), A::filter, nullptr, "filter the pane (text or *.pattern)"},
-    {C::main, Key::ctrl_r, A::refresh, nullptr, "log in again: listings and role anew"},
+    {C::main, Key::ctrl_r, A::refresh, nullptr, "reload listings and role (logs in again)"},
     {C::main, key_char('r'), A::refresh, nullptr, nullptr},
     {C::main, Key::f9, A::toggle_log, "Log", "show / hide the log panel"},
     {C::main, Key::ctrl_l, A::redraw, nullptr, "redraw the screen"},
