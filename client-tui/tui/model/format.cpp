@@ -1,5 +1,7 @@
 #include "format.hpp"
 
+#include "sfts/text.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -85,96 +87,10 @@ std::string long_time(std::int64_t epoch_s) {
     return buf;
 }
 
-namespace {
+// One escaping for the whole product (common/): the screen shows a name exactly as the logs do.
+std::string printable(std::string_view s) { return sfts::escape_text(s); }
 
-// One unit of input at s[i]: its length in bytes, and its escape ("" when shown as it is).
-struct Unit {
-    std::size_t len;
-    std::string esc;
-};
-
-std::string hex_escape(bool unicode, unsigned v) {
-    char buf[12];
-    if (unicode) std::snprintf(buf, sizeof buf, "\\u%04x", v);
-    else std::snprintf(buf, sizeof buf, "\\x%02x", v);
-    return buf;
-}
-
-bool invisible(std::uint32_t cp) {
-    return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) ||
-           (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff ||
-           (cp >= 0xfff9 && cp <= 0xfffb);
-}
-
-// The valid UTF-8 sequence at s[i] (RFC 3629: no overlong forms, surrogates or code points past
-// U+10FFFF): its length and code point; 0 when the bytes there are not one.
-std::size_t utf8_at(std::string_view s, std::size_t i, std::uint32_t& cp) {
-    auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-    unsigned char c = b(0), lo = 0x80, hi = 0xbf;
-    std::size_t n = 0;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        cp = c & 0x1fu;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        cp = c & 0x0fu;
-        if (c == 0xe0) lo = 0xa0;
-        if (c == 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        cp = c & 0x07u;
-        if (c == 0xf0) lo = 0x90;
-        if (c == 0xf4) hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (i + n > s.size() || b(1) < lo || b(1) > hi) return 0;
-    for (std::size_t k = 1; k < n; ++k) {
-        if ((b(k) & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (b(k) & 0x3fu);
-    }
-    return n;
-}
-
-Unit unit_at(std::string_view s, std::size_t i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-        if (c == '\n') return {1, "\\n"};
-        if (c == '\r') return {1, "\\r"};
-        if (c == '\t') return {1, "\\t"};
-        if (c < 0x20 || c == 0x7f) return {1, hex_escape(false, c)};
-        return {1, {}};
-    }
-    std::uint32_t cp = 0;
-    std::size_t n = utf8_at(s, i, cp);
-    if (n == 0) return {1, hex_escape(false, c)};
-    if (invisible(cp)) return {n, hex_escape(true, cp)};
-    return {n, {}};
-}
-
-}  // namespace
-
-std::string printable(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size();) {
-        Unit u = unit_at(s, i);
-        if (!u.esc.empty()) out += u.esc;
-        else if (s[i] == '\\') out += "\\\\";
-        else out.append(s.substr(i, u.len));
-        i += u.len;
-    }
-    return out;
-}
-
-bool has_unsafe_text(std::string_view s) {
-    for (std::size_t i = 0; i < s.size();) {
-        Unit u = unit_at(s, i);
-        if (!u.esc.empty()) return true;
-        i += u.len;
-    }
-    return false;
-}
+bool has_unsafe_text(std::string_view s) { return sfts::has_unsafe_text(s); }
 
 std::string terminal_safe(std::string_view s) { return has_unsafe_text(s) ? printable(s) : std::string(s); }
 

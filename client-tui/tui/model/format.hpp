@@ -20,8 +20,8 @@ int percent(std::uint64_t done, std::uint64_t total);  // floor: 100 only when d
 std::string short_time(std::int64_t epoch_s);  // "05-01 12:34" (local time), for columns
 std::string long_time(std::int64_t epoch_s);   // "2024-05-01 12:34:56"
 
-// A peer's or the filesystem's string made safe to draw, reversibly (as sfts::escape_text in
-// common/ does for logs): printable text stays, '\\' becomes "\\\\", \n \r \t become "\\n" "\\r"
+// A peer's or the filesystem's string made safe to draw, reversibly: sfts::escape_text
+// (common/sfts/text.hpp), as the logs do it: printable text stays, '\\' becomes "\\\\", \n \r \t become "\\n" "\\r"
 // "\\t", other control bytes and bytes that are not UTF-8 "\\xHH", invisible or
 // terminal-controlling code points (C1 controls, bidi overrides, zero-width ones) "\\uHHHH".
 // The result holds no control character, so nothing of a file name reaches the terminal raw.
