@@ -56,7 +56,7 @@ void Screen::draw_transfer(const TransferState& t) {
     put(w, 5, 2, "Total", inner, style(Style::dialog) | A_BOLD);
     put(w, 6, 2, text_bar(frac(p.total_done(), p.total_size()), inner), inner, style(Style::dialog));
     put(w, 7, 2, p.total_line(), inner, style(Style::dialog));
-    put(w, 9, 2, t.cancel_requested ? "Cancelling..." : "Esc or c: cancel    (the screen stays live)", inner,
+    put(w, 9, 2, clip_words(t.cancel_requested ? "Cancelling..." : "Esc or c: cancel   F1: help   (the screen stays live)", inner), inner,
         style(Style::dialog) | A_DIM);
     pop.show();
 }
@@ -77,6 +77,8 @@ void Screen::draw_dialog(const Dialog& d) {
             start = nl + 1;
         }
     for (const auto& p : paragraphs) want = std::max(want, text_width(p) + 4);
+    const std::string form_hint = "Enter: OK   Esc: cancel   Tab: next field";
+    if (d.kind == Dialog::Kind::form) want = std::max(want, text_width(form_hint) + 4);  // never cut mid-word
     int width = std::clamp(want, std::min(44, max_w), max_w);
     for (const auto& p : paragraphs)
         for (auto& wl : wrap(p, width - 4)) lines.push_back(wl);
@@ -120,7 +122,7 @@ void Screen::draw_dialog(const Dialog& d) {
             if (focused) shown += "_";
             put(w, y, 2 + label_w, shown, inner - label_w, focused ? style(Style::field) : bg | A_UNDERLINE);
         }
-        put(w, height - 2, 2, "Enter: OK   Esc: cancel   Tab: next field", inner, bg | A_DIM);
+        put(w, height - 2, 2, clip_words(form_hint, inner), inner, bg | A_DIM);
     } else {
         std::vector<int> starts;
         std::string text = buttons_text(buttons, starts);
