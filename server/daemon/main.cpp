@@ -38,6 +38,7 @@
 #include "sfts/error.hpp"
 #include "sfts/files.hpp"
 #include "sfts/hsm/pin.hpp"
+#include "sfts/log_format.hpp"
 #include "sfts/server/config.hpp"
 #include "sfts/server/context.hpp"
 
@@ -149,7 +150,8 @@ private:
 };
 
 Poco::Logger& setup_logging(const server::Config& cfg) {
-    Poco::AutoPtr<Poco::PatternFormatter> fmt(new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p [%I] %t"));
+    // Every line escaped (sfts::escape_text): names from peers cannot forge lines or drive terminals.
+    Poco::AutoPtr<EscapingFormatter> fmt(new EscapingFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p [%I] %t"));
     Poco::AutoPtr<Poco::Channel> out;
     if (cfg.log.file.empty()) {
         out = new Poco::ConsoleChannel(std::cerr);
