@@ -75,6 +75,7 @@ constexpr const char* kUsage = R"(usage: sfts-admin [--config FILE] COMMAND [ARG
 SRC is where a secret comes from: file:PATH (mode 0600), env:NAME, credential:NAME
 ($CREDENTIALS_DIRECTORY/NAME, systemd LoadCredential=), or prompt (the default).
 The configuration file is --config, else $SFTS_CONFIG, else /etc/sftsd/sftsd.conf when present.
+"--" ends the options: what follows is positional even if it starts with '-'.
 )";
 
 struct Args {

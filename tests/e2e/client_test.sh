@@ -79,10 +79,9 @@ check "no raw line separator or bidi override on the screen" bash -c "! LC_ALL=C
 # Each listed name, pasted into a shell, is the name: get it back with exactly that.
 while IFS= read -r line; do
   quoted=${line:118}  # after "%12llu  %s  %s  %-16s " (size, time, SHA-256, uploader alice)
-  eval "set -- $quoted"
-  name=$1
-  rm -f "$work/dl/$name"
-  if as alice get -o "$work/dl" -- "$name" >/dev/null 2>&1 && cmp -s "$work/f.bin" "$work/dl/$name"; then pass=$((pass + 1))
+  name=$(bash -c "printf %s $quoted" 2>/dev/null) || name=
+  [[ -n $name ]] && rm -f "$work/dl/$name"
+  if [[ -n $name ]] && as alice get -o "$work/dl" -- "$name" >/dev/null 2>&1 && cmp -s "$work/f.bin" "$work/dl/$name"; then pass=$((pass + 1))
   else fail=$((fail + 1)); echo "FAIL: the listed name $quoted does not get the file back"; fi
 done < <(grep -F -- "$(sha256sum "$work/f.bin" | cut -c1-64)" "$work/ls.odd")
 check "all ${#odd[@]} names were listed" test "$(grep -cF -- "$(sha256sum "$work/f.bin" | cut -c1-64)" "$work/ls.odd")" -eq ${#odd[@]}
