@@ -41,7 +41,9 @@ void revoke_previous(ServerContext& ctx, const std::string& user, const std::str
     if (any) ctx.authority->publish_crl();
 }
 
-void run(ServerContext& ctx, net::Channel& ch, const std::string& peer, const Poco::Net::IPAddress& ip) {
+// user_seen: the enrolling user's name once it is known to be valid (for the audit of a failure).
+void run(ServerContext& ctx, net::Channel& ch, const std::string& peer, const Poco::Net::IPAddress& ip,
+         std::string& user_seen) {
     auto& log = *ctx.log;
     auto frame_deadline = [&] { return net::deadline_in(std::chrono::milliseconds(ctx.cfg.limits.frame_timeout_ms)); };
     auto overall = net::deadline_in(std::chrono::milliseconds(ctx.cfg.limits.login_timeout_ms));
@@ -55,6 +57,7 @@ void run(ServerContext& ctx, net::Channel& ch, const std::string& peer, const Po
     auto start = expect<proto::EnrollStart>(ch.receive(deadline()));
     const std::string& user = start.user;
     if (!pki::valid_username(user)) fail(Errc::invalid_argument, "invalid user name");
+    user_seen = user;
     std::string who = "user '" + loggable(user) + "' from " + peer;
 
     Secret secret;
@@ -137,6 +140,7 @@ void run(ServerContext& ctx, net::Channel& ch, const std::string& peer, const Po
 
 void serve_enrollment(ServerContext& ctx, Poco::Net::StreamSocket socket) {
     std::string peer = "?";
+    std::string user;  // known once the client has named a valid one
     std::unique_ptr<net::Channel> ch;
     try {
         Poco::Net::IPAddress ip = socket.peerAddress().host();
@@ -144,10 +148,12 @@ void serve_enrollment(ServerContext& ctx, Poco::Net::StreamSocket socket) {
         peer = stream->peer_address();
         stream->handshake(net::deadline_in(std::chrono::milliseconds(ctx.cfg.limits.handshake_timeout_ms)));
         ch = std::make_unique<net::Channel>(std::move(stream), proto::Side::server, proto::Service::enroll);
-        run(ctx, *ch, peer, ip);
+        run(ctx, *ch, peer, ip, user);
         ch->tls().close(net::deadline_in(std::chrono::seconds(1)));
  } catch (const Error& e) {
-        ctx.audit_event("enroll", {{"source", peer}, {"result", std::string(errc_name(e.kind()))}, {"detail", e.what()}});
+        std::vector<audit::Field> fields = {{"source", peer}, {"result", std::string(errc_name(e.kind()))}, {"detail", e.what()}};
+        if (!user.empty()) fields.insert(fields.begin(), {"user", user});
+        ctx.audit_event("enroll", std::move(fields));
         ctx.log->warning("enrollment from " + peer + " failed: " + std::string(errc_name(e.kind())) + ": " + e.what());
         if (e.kind() == Errc::crypto || e.kind() == Errc::token) ctx.check_token();  // our side failed: the token?
         if (ch && !ch->session().closed()) {
