@@ -23,6 +23,7 @@
 #include "sfts/hsm/key_provider.hpp"
 #include "sfts/pki/pss.hpp"
 #include "sfts/protocol/records.hpp"
+#include "sfts/text.hpp"
 
 namespace sfts::client {
 
@@ -61,6 +62,13 @@ std::string dir_of(const std::string& path) {
 }
 
 constexpr std::string_view kPartPrefix = ".sfts-part-";
+
+// What the server refuses for a new file, refused here first with a clearer message than the
+// encoder's: a name that prints as a blank.
+void check_new_name(const std::string& name) {
+    if (is_blank(name))
+        fail(Errc::invalid_argument, quote_name(name) + ": a file name cannot be blank (only spaces or invisible characters)");
+}
 
 // Removes the temporaries of downloads into dir whose process died (SIGKILL, power cut). A live
 // download holds an flock on its temporary, so only files nobody holds are taken for stale,
@@ -280,6 +288,7 @@ TransferResult Session::upload(const std::string& local_path, const std::string&
 
 TransferResult Session::upload_once(const std::string& local_path, const std::string& remote_name, bool overwrite,
                                     const Progress& progress, const CancelFlag* cancel) {
+    check_new_name(remote_name);
     Fd fd(::open(local_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) fail(errno == ENOENT ? Errc::not_found : Errc::io, "cannot open " + local_path + ": " + std::strerror(errno));
     struct stat st {};
@@ -348,6 +357,7 @@ std::vector<TransferResult> Session::upload_batch_once(const std::vector<BatchIt
     // Sizes first, so that a file too large for a batch fails before anything is sent.
     std::uint64_t total = 0;
     for (const auto& it : items) {
+        check_new_name(it.remote_name);
         struct stat st {};
         if (::stat(it.local_path.c_str(), &st) != 0)
             fail(errno == ENOENT ? Errc::not_found : Errc::io, "cannot open " + it.local_path + ": " + std::strerror(errno));

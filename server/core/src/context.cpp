@@ -10,16 +10,9 @@
 namespace sfts::server {
 
 std::string loggable(std::string_view text) {
-    std::string out;
-    for (unsigned char c : text.substr(0, 128)) {
-        if (c < 0x20 || c == 0x7f || c == '\\' || c == '"') {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        } else {
-            out.push_back(static_cast<char>(c));
-        }
-    }
+    // Only bounded here: every log line is escaped as a whole by the log formatter
+    // (sfts::EscapingFormatter, sfts::escape_text), the one escaping of the project.
+    std::string out(text.substr(0, 128));
     if (text.size() > 128) out += "...";
     return out;
 }

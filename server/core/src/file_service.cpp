@@ -19,10 +19,15 @@
 #include "sfts/protocol/records.hpp"
 #include "sfts/server/commands.hpp"
 #include "sfts/server/context.hpp"
+#include "sfts/text.hpp"
 
 namespace sfts::server {
 
 namespace {
+
+// A name that shows nothing (only spaces or invisible characters) prints as a blank in every
+// listing: legal on the wire, but never accepted for a new file (sfts/text.hpp is_blank).
+constexpr const char* kBlankName = "a file name cannot be blank (only spaces or invisible characters)";
 
 using std::chrono::milliseconds;
 
@@ -327,6 +332,7 @@ private:
     void on_upload(const proto::UploadBegin& b) {
         audit_ = {{"filename", b.filename}, {"size", std::to_string(b.size)}};
         check_name(b.filename);
+        if (is_blank(b.filename)) fail(Errc::invalid_argument, kBlankName);
         TransferSlot slot(ctx_, user_);
         if (b.size > static_cast<std::uint64_t>(ctx_.cfg.limits.max_file_bytes))
             fail(Errc::limit_exceeded, "file larger than the server's limit");
@@ -445,6 +451,8 @@ private:
                 if (refused) continue;  // drained, not stored
                 if (!storage::valid_filename(e.filename)) {
                     refuse(Errc::invalid_argument, "invalid file name");
+                } else if (is_blank(e.filename)) {
+                    refuse(Errc::invalid_argument, kBlankName);
                 } else if (!names.insert(e.filename).second) {
                     refuse(Errc::invalid_argument, "name given twice in the batch");
                 } else if (e.size > static_cast<std::uint64_t>(lim.max_file_bytes)) {

@@ -38,6 +38,8 @@ struct ClientConfig {
     int timeout_ms = 30000;
     std::string source_address;            // local address to connect from (multi-homed hosts); empty: any
     int warn_days = 30;                    // warn when the certificate expires within this many days (0: never)
+    int connect_retries = 4;               // new tries when the server hangs up before TLS (blocked, busy)
+    int connect_retry_ms = 10000;          // ... all of them within this many ms of the first
 
     std::string ca_path() const { return dir + "/ca.crt"; }
     std::string cert_path() const { return dir + "/client.crt"; }

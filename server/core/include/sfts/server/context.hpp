@@ -102,7 +102,8 @@ AbuseConfig abuse_config(const Config& cfg);
 void serve_enrollment(ServerContext& ctx, Poco::Net::StreamSocket socket);
 void serve_file_session(ServerContext& ctx, Poco::Net::StreamSocket socket);
 
-// Peer-supplied text made safe for a log line: control characters escaped, at most 128 bytes.
+// Peer-supplied text bounded for a log line (at most 128 bytes). Escaping is the log
+// formatter's (sfts::EscapingFormatter): sftsd's every line goes through sfts::escape_text.
 std::string loggable(std::string_view peer_text);
 
 }  // namespace sfts::server
