@@ -55,8 +55,8 @@ bool revoke_previous(ServerContext& ctx, const std::string& user, const std::str
 struct Pending {
     ServerContext& ctx;
     std::string user, serial, peer;
-    bool settled = false;  // confirmed, or nothing to undo
-    std::string why = "connection ended before the client confirmed";
+    bool settled;     // confirmed: nothing to undo
+    std::string why;  // why it was not, for the log and the audit trail
 
     // An enrollment that did not complete: its certificate is revoked at once (never confirmed,
     // so its key stays usable for a new attempt) and the attempt can be redone.
@@ -157,7 +157,7 @@ void run(ServerContext& ctx, net::Channel& ch, const std::string& peer, const Po
             throw;
         }
     }
-    Pending pending{ctx, user, ossl::serial_hex(cert.get()), peer};
+    Pending pending{ctx, user, ossl::serial_hex(cert.get()), peer, false, "connection ended before the client confirmed"};
     const std::string& serial = pending.serial;
 
     proto::EnrollResult result;
