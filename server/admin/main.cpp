@@ -480,7 +480,9 @@ int run(const Args& a) {
         std::cout << "SERIAL                            KIND    SUBJECT              NOT AFTER             DAYS  STATE\n";
         for (const auto& c : reg.list()) {
             long long left = (static_cast<long long>(c.not_after) - static_cast<long long>(now)) / 86400;
-            std::string state = c.revoked_at                 ? "revoked " + date(*c.revoked_at)
+            std::string state = c.revoked_at                 ? "revoked " + date(*c.revoked_at) +
+                                                                   (c.never_confirmed() ? " (enrollment never confirmed)" : "")
+                                : c.pending()                ? "pending (enrollment not confirmed yet)"
                                 : c.not_after <= now         ? "expired"
                                 : c.kind == "client" && left < within ? "valid, expiring soon"
                                                                       : "valid";
