@@ -25,6 +25,10 @@ token_labels() {
   SOFTHSM2_CONF=$work/$1/softhsm2.conf pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label "$1-token" \
     --login --pin "$(cat "$work/$1/pin")" --list-objects --type privkey 2>/dev/null | sed -n 's/^ *label: *//p' | sort
 }
+one_key_labelled() { [[ "$(token_labels "$1")" == sfts-client ]]; }
+# refused_pending SERIAL: the server refused a login with this certificate because its enrollment
+# was not confirmed (while it waited), not only later through the CRL
+refused_pending() { grep -q "login refused: certificate of an unconfirmed enrollment, user '.*' (certificate $1)" "$work/server/log"; }
 new_token() {  # new_token USER FILE-PREFIX: a one-time token; its id in PREFIX-id, its secret in PREFIX-secret
   admin enrollment create "$1" > "$2-out" 2>&1 || { echo "enrollment create $1 failed:"; cat "$2-out"; return 1; }
   awk '/^token-id/ {printf "%s", $2}' "$2-out" > "$2-id"
@@ -61,7 +65,7 @@ check "the secret is in no log" bash -c "! grep -qF '$secret' '$work/server/log'
 # --- item 3: a revoked key is never certified again
 old_crt=$work/alice-old.crt
 cp "$work/alice/state/client.crt" "$old_crt"
-check "alice's enrollment made one key, under the configured label" bash -c "[[ \"\$(token_labels alice)\" == sfts-client ]]"
+check "alice's enrollment made one key, under the configured label" one_key_labelled alice
 check "admin revokes alice's certificate: keyCompromise" admin cert revoke "$(serial_of "$old_crt")" --reason 1
 new_token alice "$work/alice-tok2" || exit 1
 expect_exit "re-enrollment certifying the revoked key is refused (--reuse-key)" 5 "was revoked (keyCompromise)" \
@@ -71,9 +75,10 @@ expect_exit "a CSR with the revoked key for another name is refused (site secret
 check "no account and no certificate for eve" bash -c "! SOFTHSM2_CONF=$work/server/softhsm2.conf $admin_bin --config $work/server/sftsd.conf user list | grep -q eve && ! SOFTHSM2_CONF=$work/server/softhsm2.conf $admin_bin --config $work/server/sftsd.conf cert list | grep -q ' eve '"
 check "the refused attempts left alice's files as they were" cmp "$old_crt" "$work/alice/state/client.crt"
 check "re-enrollment makes a new key by default and is certified" as alice enroll --token-id "$(cat "$work/alice-tok2-id")" --secret "file:$work/alice-tok2-secret"
-check "it says it made a new key" grep -q "(new RSA-3072 key 'sfts-client'" "$work/out"
+cp "$work/out" "$work/reenroll.out"
+check "it says it made a new key" grep -q "(new RSA-3072 key 'sfts-client'" "$work/reenroll.out"
 check "the new certificate has another key" bash -c "[[ \"\$(openssl x509 -noout -pubkey -in $old_crt)\" != \"\$(openssl x509 -noout -pubkey -in $work/alice/state/client.crt)\" ]]"
-check "one key in the token, under the configured label (old one gone, no staging key left)" bash -c "[[ \"\$(token_labels alice)\" == sfts-client ]]"
+check "one key in the token, under the configured label (old one gone, no staging key left)" one_key_labelled alice
 check "alice logs in with the new key" as alice ls
 # The operator's offline path refuses the revoked key too.
 openssl req -new -newkey rsa:3072 -nodes -keyout "$work/dave.key" -subj /CN=dave -out "$work/dave.csr" 2>/dev/null
@@ -89,7 +94,7 @@ crl=$state/crl.pem
 make_client carol
 check "a client that stops after the server's answer (closes): its certificate never logs in and is revoked" \
   "$attack" close "$work/carol/sfts.conf" "$work/server/site-secret" - "$crl" "$work/carol-unconfirmed.crt"
-cat "$work/out"
+check "the server refused carol's pending certificate as unconfirmed" refused_pending "$(serial_of "$work/carol-unconfirmed.crt")"
 check "no account was made for carol" bash -c "! SOFTHSM2_CONF=$work/server/softhsm2.conf $admin_bin --config $work/server/sftsd.conf user list | grep -q carol"
 expect_exit "the unconfirmed certificate is revoked (openssl verify -crl_check)" 2 "certificate revoked" \
   openssl verify -crl_check -CRLfile "$crl" -CAfile "$state/ca.crt" "$work/carol-unconfirmed.crt"
@@ -101,7 +106,7 @@ new_token erin "$work/erin-tok" || exit 1
 make_client erin
 check "a relay that holds the connection: refused while pending, undone at the deadline" \
   "$attack" hold "$work/erin/sfts.conf" "$work/erin-tok-secret" "$(cat "$work/erin-tok-id")" "$crl" "$work/erin-unconfirmed.crt"
-cat "$work/out"
+check "the server refused erin's pending certificate as unconfirmed" refused_pending "$(serial_of "$work/erin-unconfirmed.crt")"
 check "the deadline is in the server log" grep -q "not confirmed (no confirmation within 15 s)" "$work/server/log"
 check "the one-time token is still open" bash -c "SOFTHSM2_CONF=$work/server/softhsm2.conf $admin_bin --config $work/server/sftsd.conf enrollment list | grep '$(cat "$work/erin-tok-id")' | grep -q open"
 check "the honest retry with the same one-time token succeeds" as erin enroll --token-id "$(cat "$work/erin-tok-id")" --secret "file:$work/erin-tok-secret"
@@ -114,7 +119,7 @@ new_token frank "$work/frank-tok" || exit 1
 make_client frank
 check "a relay that confirms without the secret is refused, and the certificate undone" \
   "$attack" badconfirm "$work/frank/sfts.conf" "$work/frank-tok-secret" "$(cat "$work/frank-tok-id")" "$crl" "$work/frank-unconfirmed.crt"
-cat "$work/out"
+check "the server refused frank's pending certificate as unconfirmed" refused_pending "$(serial_of "$work/frank-unconfirmed.crt")"
 check "the honest retry with the same one-time token succeeds" as frank enroll --token-id "$(cat "$work/frank-tok-id")" --secret "file:$work/frank-tok-secret"
 check "frank logs in" as frank ls --new-password "file:$work/frank/password"
 
