@@ -51,13 +51,18 @@ Enrolled enroll_once(const ClientConfig& cfg, const Secret& pin, const EnrollReq
         fail(Errc::invalid_argument, "user name must be 1-64 of a-z 0-9 . _ - starting with a letter or digit");
     if (req.secret.empty()) fail(Errc::invalid_argument, "empty enrollment secret");
 
-    // By default a new key pair is made inside the token, under a staging label: the key it
-    // replaces (if any) stays as it is until the new certificate is confirmed and stored, and
-    // then goes, so the token never holds two keys under one label. --reuse-key certifies the
-    // key already there (the server refuses a key whose certificate was revoked).
+    // By default a new key pair is made inside the token. If a key already has the configured
+    // label, the new one is made under a staging label: the old key stays as it is until the new
+    // certificate is confirmed and stored, and then goes, so the token never holds two keys under
+    // one label. (With no key there yet it is made under the configured label at once: libp11
+    // keeps the label it first saw for a key, so a process that enrolls and then connects, like
+    // sfts-tui, must find it under that label.) --reuse-key certifies the key already there (the
+    // server refuses a key whose certificate was revoked).
     auto& provider = hsm::KeyProvider::for_module(cfg.module);
     hsm::Token token(provider.module(), cfg.token);
-    const std::string staging = enrollment_label(cfg);
+    bool replacing = false;
+    if (!req.reuse_key) replacing = token.open(false, &pin).find_key(cfg.key_label).has_value();
+    const std::string staging = replacing ? enrollment_label(cfg) : cfg.key_label;
     FreshKey fresh{token, pin, req.reuse_key ? std::string() : staging};
     ossl::EvpPkeyPtr key;
     if (req.reuse_key) {
@@ -72,7 +77,7 @@ Enrolled enroll_once(const ClientConfig& cfg, const Secret& pin, const EnrollReq
         hsm::KeyHandle made;
         {
             auto session = token.open(true, &pin);
-            session.destroy_objects(staging);  // left over from an attempt that failed
+            if (replacing) session.destroy_objects(staging);  // left over from an attempt that failed
             made = session.generate_rsa(staging, 3072);
         }
         key = provider.private_key(cfg.token.with_object(staging, made.id), pin);
@@ -156,7 +161,7 @@ Enrolled enroll_once(const ClientConfig& cfg, const Secret& pin, const EnrollReq
     write_file_atomic(cfg.cert_path(), ossl::to_pem(cert.get()), 0644);
     {
         auto session = token.open(true, &pin);
-        if (!req.reuse_key) {
+        if (replacing) {
             // The old key (and its certificate) make way for the new one, which takes their label.
             session.destroy_objects(cfg.key_label);
             session.relabel(staging, cfg.key_label);
