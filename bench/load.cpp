@@ -9,7 +9,7 @@
 //
 // Each prints one line of key=value pairs for run.sh to parse.
 //
-// Token discipline (STYLE.md rule 8): Session::connect loads the token key itself, and loading
+// Token discipline (docs/conventions.md §8): Session::connect loads the token key itself, and loading
 // (libp11's enumeration and login) is not thread-safe, so sessions are connected one after the
 // other on the main thread; only then do worker threads start, each driving its own session.
 // Signing with an already loaded key from many threads at once is safe.

@@ -71,7 +71,7 @@ inline proto::Sha256 sha256_file(const std::string& path) {
 
 // Credentials are read once; every login gets its own copy. Session::connect loads the token
 // key, and loading (libp11's enumeration and login) is not thread-safe: callers connect from
-// one thread at a time (STYLE.md rule 8).
+// one thread at a time (docs/conventions.md §8).
 struct Login {
     client::ClientConfig cfg;
     Secret pin, password;

@@ -88,10 +88,25 @@ fi
 rm -f "$demo/state/ports"
 "$sftsd" --config="$config" &
 server_pid=$!
-trap 'kill $server_pid 2>/dev/null; wait $server_pid 2>/dev/null' EXIT
-for _ in $(seq 1 100); do
-  [[ -s $demo/state/ports ]] && break
+# At exit the demo server is stopped; sftsd exits 0 on SIGTERM, so any other status is a
+# failure worth naming (69: its token became unusable while it ran), not a silent one.
+stop_sftsd() {
+  local rc=0
+  kill "$server_pid" 2>/dev/null || return 0
+  wait "$server_pid" 2>/dev/null || rc=$?
+  if ((rc != 0)); then
+    echo "quickstart: sftsd exited with status $rc when stopped; see $demo/sftsd.log:" >&2
+    tail -5 "$demo/sftsd.log" >&2
+    exit "$rc"
+  fi
+}
+trap stop_sftsd EXIT
+# Until it has written its ports file (both ports listen): bounded generously, as a busy
+# machine (or a sanitizer build) can take many seconds to start.
+started=$SECONDS
+until [[ -s $demo/state/ports ]]; do
   kill -0 $server_pid 2>/dev/null || { echo "sftsd did not start; see $demo/sftsd.log" >&2; tail -5 "$demo/sftsd.log" >&2; exit 1; }
+  ((SECONDS - started < 120)) || { echo "sftsd did not listen within 120 s; see $demo/sftsd.log" >&2; exit 1; }
   sleep 0.1
 done
 read -r fp ep < "$demo/state/ports"

@@ -15,7 +15,7 @@ PACKAGES=(
   # PBKDF2 for the client's SCRAM SaltedPassword (OpenSSL 3's is 3.5x slower; docs/benchmarks.md)
   nettle-dev
   # test and demo tools
-  procps psmisc systemd tmux openssh-server openssh-client time
+  procps psmisc systemd tmux openssh-server openssh-client time python3-minimal
   # fault tests (chattr, prlimit, unshare), TLS scanning, packaging and man page checks
   e2fsprogs util-linux testssl.sh bsdextrautils bind9-dnsutils jq xxd
   dpkg-dev init-system-helpers groff-base man-db shellcheck lintian

@@ -276,7 +276,11 @@ void PasswordPolicy::reload() { impl_->load_list(); }
 
 void PasswordPolicy::check(const Secret& password, std::string_view username) const {
     const Impl& m = *impl_;
-    auto reject = [](const std::string& reason) { fail(Errc::invalid_argument, reason); };
+    // The reasons are predicates ("is on the list of ...", "too short: ..."): the message names
+    // its subject, since it reaches the user as "server: the new password is ...".
+    auto reject = [](const std::string& reason) {
+        fail(Errc::invalid_argument, "the new password " + std::string(reason.rfind("too ", 0) == 0 ? "is " : "") + reason);
+    };
     // A cheap bound before normalising: a code point is at most 4 bytes, and NFKC can grow text
     // only a little.
     if (password.size() > 4 * m.opts.max_length + 16)

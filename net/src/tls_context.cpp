@@ -1,4 +1,4 @@
-// SSL_CTX policy (STYLE.md rule 9): every setting is made here, checked, and tested in
+// SSL_CTX policy (docs/conventions.md §9): every setting is made here, checked, and tested in
 // tests/net. A setting OpenSSL refuses is fatal: a server that silently runs with a weaker
 // policy than configured is worse than one that does not start.
 #include <openssl/err.h>

@@ -155,7 +155,7 @@ void TlsStream::handshake(Deadline deadline) {
         if (!wants_io(err)) fail_tls(err, sys, "TLS handshake");
         wait(err, deadline, "TLS handshake");
     }
-    // Checked again here, not only trusted to the callback-less verify mode (STYLE.md rule 9).
+    // Checked again here, not only trusted to the callback-less verify mode (docs/conventions.md §9).
     if (SSL_get_verify_mode(ssl_) & SSL_VERIFY_PEER) {
         const long v = SSL_get_verify_result(ssl_);
         if (v != X509_V_OK)

@@ -98,9 +98,9 @@ InitResult init_pki(const PkiConfig& cfg, const Secret& pin, bool force) {
     }
     for (const auto& path : {cfg.ca_cert_path(), cfg.server_cert_path(), cfg.crl_path()})
         rollback.add([path] { ::unlink(path.c_str()); });
-    write_file_atomic(cfg.ca_cert_path(), ossl::to_pem(ca_cert.get()));
-    write_file_atomic(cfg.server_cert_path(), ossl::to_pem(srv_cert.get()));
-    write_file_atomic(cfg.crl_path(), crl_pem);
+    write_file_atomic(cfg.ca_cert_path(), ossl::to_pem(ca_cert.get()), 0600);
+    write_file_atomic(cfg.server_cert_path(), ossl::to_pem(srv_cert.get()), 0600);
+    write_file_atomic(cfg.crl_path(), crl_pem, 0600);
     rollback.commit();
 
     InitResult r;
@@ -213,7 +213,7 @@ std::vector<unsigned char> Authority::derive_secret(std::string_view purpose) {
 
 ossl::X509CrlPtr Authority::publish_crl() {
     auto crl = make_crl(ca_cert_.get(), ca_key_.get(), registry_.revoked(), registry_.next_crl_number(), cfg_.crl_days);
-    write_file_atomic(cfg_.crl_path(), ossl::to_pem(crl.get()));
+    write_file_atomic(cfg_.crl_path(), ossl::to_pem(crl.get()), 0600);
     return crl;
 }
 

@@ -1,12 +1,18 @@
 // sfts-admin: the operator's tool. Secrets come from file:, env: or a no-echo prompt, never argv.
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "sfts/audit/audit_log.hpp"
 #include "sfts/db/database.hpp"
@@ -34,8 +40,9 @@ constexpr const char* kUsage = R"(usage: sfts-admin [--config FILE] COMMAND [ARG
                              certificates, CRL, registry in the state directory)
   cert list [--within DAYS]  every certificate issued: expiry, days left and state; valid client
                              certificates expiring within DAYS (default 30) say "expiring soon"
-  cert issue --csr FILE --out FILE
-                             validate a PEM CSR and issue a client certificate for its CN
+  cert issue --csr FILE --out FILE [--force]
+                             validate a PEM CSR and issue a client certificate for its CN,
+                             which must be an existing user (--force: any valid name; audited)
   cert revoke SERIAL [--reason N]
                              revoke a certificate and publish a new CRL
   cert renew SERIAL|--user NAME [--days N] [--out FILE] [--cert FILE]
@@ -47,7 +54,7 @@ constexpr const char* kUsage = R"(usage: sfts-admin [--config FILE] COMMAND [ARG
                              key: users renew with a new key themselves with 'sfts renew'.
                              --cert supplies the old certificate if the registry has no copy
   crl publish                sign and write a fresh CRL
-  user list                  users, roles and state
+  user list                  users, roles and state (disabled, locked by failed logins)
   user add NAME [--role ROLE]
                              create an account (no password yet: set at first login)
   user role NAME ROLE        change a user's role
@@ -161,11 +168,33 @@ int token_cmd(const Args& a, const server::Config& cfg) {
 }
 
 // What an administrator changes is part of the audit trail too.
+// Who: the account of our uid (not $USER, which may be unset or anything), and the
+// administrator behind sudo when there is one.
+std::string admin_name() {
+    std::string me;
+    if (const struct passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_name && *pw->pw_name)
+        me = pw->pw_name;
+    else
+        me = "uid " + std::to_string(::getuid());
+    const char* sudo = std::getenv("SUDO_USER");
+    if (sudo && *sudo && me == "root" && sudo != me) return std::string(sudo) + " via sudo";
+    return me;
+}
+
 void admin_audit(const server::Config& cfg, std::string_view event, std::vector<audit::Field> fields) {
-    const char* who = std::getenv("SUDO_USER") ? std::getenv("SUDO_USER") : std::getenv("USER");
-    fields.insert(fields.begin(), {"by", std::string("sfts-admin (") + (who ? who : "?") + ")"});
+    fields.insert(fields.begin(), {"by", "sfts-admin (" + admin_name() + ")"});
     audit::AuditLog log(cfg.service.audit_log);
     log.append(event, fields);
+}
+
+// An account is locked once its consecutive failed logins reach abuse.account_max_failures
+// (the server's rule, AbuseGuard::account_locked) and stays so until `user unlock`.
+bool locked(const db::User& u, const server::Config& cfg) { return u.failed_logins >= cfg.abuse.account_max_failures; }
+
+std::string account_state(const db::User& u, const server::Config& cfg) {
+    std::string s = u.disabled ? "disabled" : "active";
+    if (locked(u, cfg)) s = u.disabled ? "disabled, locked" : "locked";
+    return s;
 }
 
 // Users, roles and enrollment tokens live in the server's database; sfts-admin works on it
@@ -184,7 +213,7 @@ int database_cmd(const Args& a, const server::Config& cfg) {
             std::printf("%-24s %-14s %-9s %s\n", "USER", "ROLE", "PASSWORD", "STATE");
             for (const auto& u : db->list_users())
                 std::printf("%-24s %-14s %-9s %s%s\n", u.name.c_str(), u.role.c_str(), u.verifier ? "set" : "none",
-                            u.disabled ? "disabled" : "active", u.must_change_password ? ", must change password" : "");
+                            account_state(u, cfg).c_str(), u.must_change_password ? ", must change password" : "");
             return 0;
         }
         if (sub == "add") {
@@ -238,8 +267,15 @@ int database_cmd(const Args& a, const server::Config& cfg) {
                       << "permissions:";
             for (auto perm : db->permissions(u->role)) std::cout << " " << db::permission_name(perm);
             std::cout << "\n"
-                      << "state:       " << (u->disabled ? "disabled" : "active")
-                      << (u->failed_logins > 0 ? ", " + std::to_string(u->failed_logins) + " failed login(s)" : "") << "\n"
+                      << "state:       " << account_state(*u, cfg)
+                      << (u->failed_logins > 0 ? ", " + std::to_string(u->failed_logins) + " failed login(s) in a row, last " +
+                                                     date(static_cast<std::time_t>(u->last_failed_ms / 1000))
+                                               : "")
+                      << "\n";
+            if (locked(*u, cfg))
+                std::cout << "lock:        locked until an administrator unlocks it (sfts-admin user unlock " << u->name
+                          << "); abuse.account_max_failures is " << cfg.abuse.account_max_failures << "\n";
+            std::cout
                       << "password:    " << (u->verifier ? "set" : "none")
                       << (u->must_change_password ? ", must change at next login" : "") << "\n"
                       << "created:     " << date(static_cast<std::time_t>(u->created_ms / 1000)) << "\n";
@@ -469,6 +505,11 @@ int run(const Args& a) {
     if (p[0] == "token") return token_cmd(a, cfg);
     if (p[0] == "init" && p.size() == 1) {
         auto pin = token_pin(cfg);
+        // The state directory is private whatever mode it was made with (sftsd refuses to
+        // start on one that group or others may enter).
+        make_dirs(cfg.pki.state_dir, 0700);
+        if (::chmod(cfg.pki.state_dir.c_str(), 0700) != 0)
+            fail(Errc::io, "cannot make " + cfg.pki.state_dir + " private (chmod 700): " + std::strerror(errno));
         auto r = pki::init_pki(cfg.pki, pin, a.flags.count("--force") > 0);
         std::cout << "server PKI created\n" << r.summary;
         return 0;
@@ -498,12 +539,25 @@ int run(const Args& a) {
         if (file_exists(out)) fail(Errc::already_exists, out + " exists; refusing to overwrite");
         auto req = ossl::req_from_pem(read_file(csr_path, 64 * 1024));
         auto csr = pki::validate_csr(req.get());
+        // A certificate is a login for its CN: one for a name that is no account is a mistake
+        // (or someone preparing one) unless the administrator says so.
+        bool forced = false;
+        if (!db::Database::open_sqlite(cfg.service.database)->find_user(csr.username)) {
+            if (!a.flags.count("--force"))
+                fail(Errc::not_found, "no user '" + csr.username + "': add it first (sfts-admin user add " + csr.username +
+                                          ") or pass --force to issue a certificate for a name that is no user");
+            forced = true;
+        }
         auto pin = token_pin(cfg);
         pki::Authority ca(cfg.pki, pin);
         auto cert = ca.issue_client(csr);
-        write_file_atomic(out, ossl::to_pem(cert.get()));
-        std::cout << "issued certificate for '" << csr.username << "', serial " << ossl::serial_hex(cert.get())
-                  << ", written to " << out << "\n";
+        std::string serial = ossl::serial_hex(cert.get());
+        std::vector<audit::Field> fields = {{"user", csr.username}, {"serial", serial}};
+        if (forced) fields.push_back({"forced", "no such user"});
+        admin_audit(cfg, "certificate_issue", fields);
+        write_file_atomic(out, ossl::to_pem(cert.get()), 0644);
+        std::cout << "issued certificate for '" << csr.username << "'" << (forced ? " (no such user: forced)" : "")
+                  << ", serial " << serial << ", written to " << out << "\n";
         return 0;
     }
     if (p[0] == "cert" && p.size() == 3 && p[1] == "revoke") {
@@ -541,6 +595,9 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Whatever the caller's umask, the state files we create (databases, audit trail, CRL) are
+    // for the service account only.
+    ::umask(::umask(0) | 077);
     try {
         return run(parse(argc, argv));
     } catch (const UsageError& e) {

@@ -1,5 +1,8 @@
 #include "sfts/server/config.hpp"
 
+#include <sys/stat.h>
+
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <set>
@@ -76,6 +79,8 @@ const std::vector<Option>& options() {
          [](Config& c, const std::string& k, const std::string& v) { c.service.threads = parse_int(k, v, 2, 4096); }},
         {"server.max_connections", "256", "connections queued or served at once; more are refused",
          [](Config& c, const std::string& k, const std::string& v) { c.service.max_connections = parse_int(k, v, 1, 100000); }},
+        {"server.thread_idle_s", "60", "seconds a worker thread may stay idle before it ends (after a burst of connections the pool shrinks back)",
+         [](Config& c, const std::string& k, const std::string& v) { c.service.thread_idle_s = parse_int(k, v, 1, 86400); }},
         {"server.shutdown_grace_s", "30", "on SIGTERM, seconds running transfers may take to finish before their sessions are closed",
          [](Config& c, const std::string& k, const std::string& v) { c.service.shutdown_grace_s = parse_int(k, v, 0, 3600); }},
         {"server.ports_file", "", "if set, the bound ports are written there (for tests and scripts)",
@@ -147,6 +152,11 @@ const std::vector<Option>& options() {
          [](Config& c, const std::string& k, const std::string& v) { c.auth.scram_iterations = parse_int(k, v, 4096, 100000000); }},
         {"auth.min_password_length", "8", "minimum password length in characters (NIST SP 800-63B)",
          [](Config& c, const std::string& k, const std::string& v) { c.auth.min_password_length = parse_int(k, v, 8, 64); }},
+        {"auth.allow_unbound_scram", "false", "true: also accept plain SCRAM-SHA-256 logins, not bound to the TLS session (by default only SCRAM-SHA-256-PLUS with tls-exporter); the audit trail records the mechanism of every login",
+         [](Config& c, const std::string& k, const std::string& v) {
+             if (v != "true" && v != "false") fail(Errc::invalid_argument, k + ": must be true or false");
+             c.auth.allow_unbound_scram = v == "true";
+         }},
         {"auth.password_blocklist", "", "file of extra forbidden passwords, one per line",
          [](Config& c, const std::string&, const std::string& v) { c.auth.password_blocklist = v; }},
         {"auth.site_secret", "prompt", "the site-wide enrollment secret: file:PATH (0600), env:NAME, credential:NAME, prompt, or none",
@@ -194,6 +204,25 @@ Config default_config() {
     ini::apply_defaults(c, options());
     resolve_paths(c);
     return c;
+}
+
+std::string loose_state_modes(const Config& c) {
+    // second: follow a symbolic link (the state directory may well be one; the others are
+    // opened O_NOFOLLOW, which refuses a link with its own message).
+    std::vector<std::pair<std::string, bool>> paths = {{c.pki.state_dir, true}, {c.service.storage_dir, false},
+                                                       {c.service.audit_log, false}};
+    for (const auto& db : {c.service.database, c.pki.registry_path()})
+        for (const char* suffix : {"", "-wal", "-shm", "-journal"}) paths.emplace_back(db + suffix, false);
+    std::string out;
+    for (const auto& [path, follow] : paths) {
+        struct stat st {};
+        if ((follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st)) != 0) continue;  // made 0600/0700 later
+        if (S_ISLNK(st.st_mode) || (st.st_mode & 077) == 0) continue;
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        out += (out.empty() ? "" : ", ") + path + " is " + (S_ISDIR(st.st_mode) ? "a directory " : "") + "mode " + mode;
+    }
+    return out;
 }
 
 Config load_config(const std::string& path) {

@@ -29,7 +29,10 @@
 #include <malloc.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <ctime>
+#include <functional>
+#include <tuple>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -148,17 +151,30 @@ private:
     server::ServerContext& ctx_;
 };
 
+// Error(invalid_argument) naming log.file and the path when the file cannot be opened (its
+// directory missing, say), instead of POCO's bare "File not found" at the first message.
 Poco::Logger& setup_logging(const server::Config& cfg) {
     Poco::AutoPtr<Poco::PatternFormatter> fmt(new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p [%I] %t"));
     Poco::AutoPtr<Poco::Channel> out;
     if (cfg.log.file.empty()) {
         out = new Poco::ConsoleChannel(std::cerr);
     } else {
-        auto* f = new Poco::FileChannel(cfg.log.file);
+        Poco::AutoPtr<Poco::FileChannel> f(new Poco::FileChannel(cfg.log.file));
         f->setProperty("rotation", "daily");
         f->setProperty("archive", "timestamp");
         f->setProperty("purgeCount", "10");
         f->setProperty("flush", "true");
+        try {
+            f->open();
+        } catch (const Poco::Exception& e) {
+            auto slash = cfg.log.file.rfind('/');
+            std::string dir = slash == std::string::npos ? "." : cfg.log.file.substr(0, std::max<std::size_t>(slash, 1));
+            struct stat st {};
+            std::string why = ::stat(dir.c_str(), &st) != 0 ? "its directory " + dir + " does not exist"
+                              : !S_ISDIR(st.st_mode)          ? dir + " is not a directory"
+                                                              : e.displayText();
+            fail(Errc::invalid_argument, "log.file: cannot open " + cfg.log.file + ": " + why);
+        }
         out = f;
     }
     Poco::AutoPtr<Poco::FormattingChannel> chan(new Poco::FormattingChannel(fmt, out));
@@ -206,8 +222,8 @@ void reload(server::ServerContext& ctx, const std::string& path, Poco::Logger& l
 // taken here with sigtimedwait), the CRL's mtime, and the systemd watchdog.
 class Housekeeper {
 public:
-    Housekeeper(server::ServerContext& ctx, std::string config_path, Poco::Logger& log)
-        : ctx_(ctx), path_(std::move(config_path)), log_(log), thread_([this] { loop(); }) {}
+    Housekeeper(server::ServerContext& ctx, std::string config_path, Poco::Logger& log, std::function<void()> collect)
+        : ctx_(ctx), path_(std::move(config_path)), log_(log), collect_(std::move(collect)), thread_([this] { loop(); }) {}
     ~Housekeeper() {
         stop_ = true;
         thread_.join();
@@ -238,6 +254,7 @@ private:
             auto now = std::chrono::steady_clock::now();
             if (now >= next_crl_check) {
                 next_crl_check = now + std::chrono::seconds(2);
+                collect_();  // idle worker threads past server.thread_idle_s end
                 std::int64_t m = mtime_ns(crl);
                 if (m != crl_seen) {
                     try {
@@ -255,6 +272,7 @@ private:
     server::ServerContext& ctx_;
     std::string path_;
     Poco::Logger& log_;
+    std::function<void()> collect_;
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };
@@ -293,7 +311,22 @@ protected:
             std::cerr << "sftsd: configuration: " << e.what() << "\n";
             return EXIT_CONFIG;
         }
-        Poco::Logger& log = setup_logging(cfg);
+        // Whatever umask we were started with, nothing we create is for group or others:
+        // the databases hold password verifiers, the audit trail who did what.
+        ::umask(::umask(0) | 077);
+        Poco::Logger* logp = nullptr;
+        try {
+            logp = &setup_logging(cfg);
+        } catch (const Error& e) {
+            std::cerr << "sftsd: configuration: " << (cfg.source_path.empty() ? "" : cfg.source_path + ": ") << e.what() << "\n";
+            return EXIT_CONFIG;
+        }
+        Poco::Logger& log = *logp;
+        if (auto loose = server::loose_state_modes(cfg); !loose.empty()) {
+            log.fatal("cannot start: the state must not be accessible by group or others: " + loose +
+                      " (chmod 700 for directories, chmod 600 for files)");
+            return EXIT_CONFIG;
+        }
         std::unique_ptr<server::ServerContext> ctx;
         try {
             auto pin = hsm::read_secret(cfg.pin_source, "PIN for the server token: ");
@@ -309,21 +342,36 @@ protected:
         try {
             Poco::Net::SocketAddress file_addr(cfg.service.listen, static_cast<Poco::UInt16>(cfg.service.file_port));
             Poco::Net::SocketAddress enroll_addr(cfg.service.listen, static_cast<Poco::UInt16>(cfg.service.enroll_port));
-            Poco::Net::ServerSocket file_sock(file_addr, 128);
-            Poco::Net::ServerSocket enroll_sock(enroll_addr, 64);
+            // SO_REUSEADDR (a restart need not wait for TIME_WAIT) but never SO_REUSEPORT,
+            // which POCO's ServerSocket(address, backlog) sets too: with it, a second process on
+            // the same ports would start and the kernel would split the clients between them.
+            Poco::Net::ServerSocket file_sock, enroll_sock;
+            for (auto [sock, addr, backlog, what] :
+                 {std::tuple{&file_sock, &file_addr, 128, "file service"}, std::tuple{&enroll_sock, &enroll_addr, 64, "enrollment"}}) {
+                try {
+                    sock->bind(*addr, true, false);
+                    sock->listen(backlog);
+                } catch (const Poco::Exception& e) {
+                    log.fatal(std::string("cannot listen: ") + what + " on " + addr->toString() + ": " + e.displayText() +
+                              " (is another sftsd running on it?)");
+                    return EXIT_OSERR;
+                }
+            }
             auto params = [&](int threads) {
                 Poco::Net::TCPServerParams::Ptr p(new Poco::Net::TCPServerParams);
                 p->setMaxThreads(threads);
                 p->setMaxQueued(cfg.service.max_connections);
-                p->setThreadIdleTime(Poco::Timespan(10, 0));
+                p->setThreadIdleTime(Poco::Timespan(std::min(cfg.service.thread_idle_s, 10), 0));
                 return p;
             };
             if (cfg.service.threads < cfg.service.max_connections)
                 log.warning("server.threads (" + std::to_string(cfg.service.threads) + ") is below server.max_connections (" +
                             std::to_string(cfg.service.max_connections) +
                             "): logged-in sessions keep their worker, so connections beyond that many wait in the queue");
-            Poco::ThreadPool file_pool(2, cfg.service.threads);
-            Poco::ThreadPool enroll_pool(1, 8);
+            // Worker threads idle longer than server.thread_idle_s end (the housekeeper collects
+            // them), so that a burst of connections does not leave the pool at its maximum.
+            Poco::ThreadPool file_pool(2, cfg.service.threads, cfg.service.thread_idle_s);
+            Poco::ThreadPool enroll_pool(1, 8, cfg.service.thread_idle_s);
             Poco::Net::TCPServer file_srv(new Factory(*ctx, server::serve_file_session), file_pool, file_sock,
                                           params(cfg.service.threads));
             Poco::Net::TCPServer enroll_srv(new Factory(*ctx, server::serve_enrollment), enroll_pool, enroll_sock,
@@ -343,7 +391,10 @@ protected:
             if (!cfg.service.ports_file.empty())
                 write_file_atomic(cfg.service.ports_file,
                                   "file=" + std::to_string(fp) + " enroll=" + std::to_string(ep) + "\n", 0644);
-            Housekeeper housekeeper(*ctx, path, log);
+            Housekeeper housekeeper(*ctx, path, log, [&] {
+                file_pool.collect();
+                enroll_pool.collect();
+            });
             // Both ports listen and the token keys are loaded: only now may systemd start dependants.
             sd_notifyf(0, "READY=1\nSTATUS=file service on port %d, enrollment on port %d", fp, ep);
             waitForTerminationRequest();
@@ -390,11 +441,18 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);  // a peer that vanishes must not kill the server
     std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit fails the upload (storage full), not the server
     // SIGHUP is taken synchronously by the housekeeping thread; blocked before any thread exists
-    // so that no worker is ever interrupted by it.
-    sigset_t hup;
-    sigemptyset(&hup);
-    sigaddset(&hup, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &hup, nullptr);
+    // so that no worker is ever interrupted by it. SIGTERM, SIGQUIT and SIGINT are taken by the
+    // main thread (POCO's waitForTerminationRequest: sigwait), which blocks them only in itself,
+    // after the workers have started: a process-directed SIGTERM could then be taken by a worker
+    // with its default action, and sftsd died (status 143) without its graceful stop. Blocked
+    // here too, so that every thread inherits the mask (SIGINT only where POCO waits for it).
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGHUP);
+    sigaddset(&blocked, SIGTERM);
+    sigaddset(&blocked, SIGQUIT);
+    if (!std::getenv("POCO_ENABLE_DEBUGGER")) sigaddset(&blocked, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
     Sftsd app;
     return app.run(argc, argv);
 }

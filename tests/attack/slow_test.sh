@@ -20,7 +20,7 @@ start_server || exit 1
 flood=$bin/tests/attack/flood_client
 
 ready_client alice admin
-sleep 1
+# (no settling wait: threads still held by the setup's sessions would only raise the bound)
 idle_threads=$(awk '/^Threads:/ {print $2}' "/proc/$server_pid/status")
 echo "server idle: $idle_threads threads, $(awk '/^VmRSS:/ {print int($2/1024)}' "/proc/$server_pid/status") MiB RSS"
 # The bound: the file workers, the enrollment workers (8), and the fixed threads found idle

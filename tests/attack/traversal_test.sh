@@ -66,7 +66,7 @@ stop_server
 ln -s "$outside/dir" "$work/storage-link"
 sed "s#^state_dir = .*#&\nstorage_dir = $work/storage-link#; s#^ports_file = .*#ports_file = $work/ports2#" \
   "$work/server/sftsd.conf" > "$work/server/symlinked.conf"
-SOFTHSM2_CONF=$work/server/softhsm2.conf timeout 30 "$sftsd_bin" --config="$work/server/symlinked.conf" > "$work/symlinked.log" 2>&1
+SOFTHSM2_CONF=$work/server/softhsm2.conf timeout 120 "$sftsd_bin" --config="$work/server/symlinked.conf" > "$work/symlinked.log" 2>&1
 rc=$?
 check "sftsd refuses a symlinked storage directory (exit $rc)" bash -c "[[ $rc -ne 0 && $rc -ne 124 ]] && grep -q 'symbolic link' '$work/symlinked.log' || { cat '$work/symlinked.log'; false; }"
 check "it never listened" test ! -e "$work/ports2"

@@ -134,6 +134,16 @@ BOOST_AUTO_TEST_CASE(table_without_cracklib) {
     }
 }
 
+// The reason reaches the user as "server: <message>": the message must say what it is about
+// (issue 13: "server: is on the list of common or breached passwords" named nothing).
+BOOST_AUTO_TEST_CASE(messages_name_their_subject) {
+    PasswordPolicy policy(no_cracklib());
+    BOOST_TEST(verdict(policy, "password") == std::string("the new password ") + kCommon);
+    BOOST_TEST(verdict(policy, "Tr4vel!") == "the new password is too short: 7 characters, at least 8");
+    BOOST_TEST(verdict(policy, "aaaaaaaa").rfind(std::string("the new password ") + kSequence, 0) == 0u);
+    BOOST_TEST(verdict(policy, "my-alice-secret") == "the new password contains the user name");
+}
+
 BOOST_AUTO_TEST_CASE(length_in_code_points) {
     PasswordPolicy policy(no_cracklib());
     // Eight distinct, non-adjacent emoji: 8 characters (32 bytes), accepted; seven are too short.

@@ -37,12 +37,32 @@ check "CA unchanged after refusal" bash -c "[[ \"\$(sha256sum '$demo/state/ca.cr
 
 # A client CSR made by the openssl CLI, issued, verified, revoked.
 openssl req -new -newkey rsa:3072 -nodes -keyout "$work/alice.key" -subj /CN=alice -out "$work/alice.csr" 2>/dev/null
-check "cert issue" "$admin" --config "$cfg" cert issue --csr "$work/alice.csr" --out "$work/alice.crt"
+audit=$demo/state/audit.jsonl
+# Issue 13 item 7: a certificate for a name that is no user is refused unless forced; issuing
+# is audited. $USER is unset here: the record names the uid's account (item 13), not "?".
+openssl req -new -newkey rsa:3072 -nodes -keyout "$work/frank.key" -subj /CN=frank -out "$work/frank.csr" 2>/dev/null
+expect_exit "cert issue refuses a name that is no user" 3 "no user 'frank': add it first" \
+  "$admin" --config "$cfg" cert issue --csr "$work/frank.csr" --out "$work/frank.crt"
+check "nothing written for a name that is no user" test ! -e "$work/frank.crt"
+check "nothing audited for the refusal" bash -c "! grep -q '\"event\":\"certificate_issue\"' '$audit'"
+check "user add frank" "$admin" --config "$cfg" user add frank
+check "cert issue for a new user" "$admin" --config "$cfg" cert issue --csr "$work/frank.csr" --out "$work/frank.crt"
+check "cert issue (alice, a user of the quickstart)" env -u USER -u SUDO_USER "$admin" --config "$cfg" cert issue --csr "$work/alice.csr" --out "$work/alice.crt"
+serial=$(openssl x509 -noout -serial -in "$work/alice.crt" | cut -d= -f2)
+check "cert issue is audited, by the uid's account name with \$USER unset" \
+  grep -q "\"event\":\"certificate_issue\",\"by\":\"sfts-admin ($(id -un))\",\"user\":\"alice\",\"serial\":\"$serial\"" "$audit"
+check "no audit record says 'sfts-admin (?)'" bash -c "! grep -qF 'sfts-admin (?)' '$audit'"
+openssl req -new -newkey rsa:3072 -nodes -keyout "$work/ghost.key" -subj /CN=ghost -out "$work/ghost.csr" 2>/dev/null
+check "cert issue --force issues for a name that is no user" \
+  "$admin" --config "$cfg" cert issue --csr "$work/ghost.csr" --out "$work/ghost.crt" --force
+ghost=$(openssl x509 -noout -serial -in "$work/ghost.crt" | cut -d= -f2)
+check "the forced issue is audited as forced" \
+  grep -q "\"event\":\"certificate_issue\",.*\"user\":\"ghost\",\"serial\":\"$ghost\",\"forced\":\"no such user\"" "$audit"
+check "the audit trail verifies" "$admin" --config "$cfg" audit verify
 check "issued cert verifies (openssl)" openssl verify -purpose sslclient -crl_check -CRLfile "$demo/state/crl.pem" \
   -CAfile "$demo/state/ca.crt" "$work/alice.crt"
 expect_exit "cert issue refuses to overwrite output" 4 "refusing to overwrite" \
   "$admin" --config "$cfg" cert issue --csr "$work/alice.csr" --out "$work/alice.crt"
-serial=$(openssl x509 -noout -serial -in "$work/alice.crt" | cut -d= -f2)
 check "cert list shows alice" bash -c "'$admin' --config '$cfg' cert list | grep -q '$serial.*alice.*valid'"
 check "cert revoke" "$admin" --config "$cfg" cert revoke "$serial" --reason 1
 check "cert list shows revoked" bash -c "'$admin' --config '$cfg' cert list | grep -q '$serial.*revoked'"

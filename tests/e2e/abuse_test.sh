@@ -66,9 +66,15 @@ check "flooding source ends blocked" bash -c "SOFTHSM2_CONF=$work/server/softhsm
 check "command flood from 127.0.0.5" env SOFTHSM2_CONF=$work/alice/softhsm2.conf "$abuse" flood-commands "$(from_source alice 127.0.0.5)" 60
 
 # --- deadlines, not just timeouts
-check "silent client dropped at the handshake deadline" env SOFTHSM2_CONF=$work/alice/softhsm2.conf "$abuse" silent "$work/alice/sfts.conf" 4000
-check "one byte a second is cut off at the frame deadline" env SOFTHSM2_CONF=$work/alice/softhsm2.conf "$abuse" drip "$work/alice/sfts.conf" 4500
+# Upper bounds are generous (a busy machine can delay the server's close by seconds): the drip
+# is still cut long before its 45 bytes at one a second are through, which a per-read timeout
+# would never do; the reasons are checked in the server's log.
+check "silent client dropped at the handshake deadline" env SOFTHSM2_CONF=$work/alice/softhsm2.conf "$abuse" silent "$work/alice/sfts.conf" 30000
+check "the server ended it at the handshake deadline" grep -qE 'ended: timeout: .*handshake' "$work/server/log"
+check "one byte a second is cut off at the frame deadline" env SOFTHSM2_CONF=$work/alice/softhsm2.conf "$abuse" drip "$work/alice/sfts.conf" 30000
+n=$(log_count 'ended: limit_exceeded')
 check "oversized length prefix" env SOFTHSM2_CONF=$work/alice/softhsm2.conf "$abuse" oversize "$work/alice/sfts.conf"
+check "the length ended it, not a deadline (server log)" wait_for 60 log_grew 'ended: limit_exceeded' "$n"
 check "over-long file name" env SOFTHSM2_CONF=$work/alice/softhsm2.conf "$abuse" longname "$work/alice/sfts.conf"
 check "the server still serves after all that" as alice ls
 

@@ -70,9 +70,9 @@ batches_before=$(sqlite3 "$db" 'SELECT COUNT(*) FROM batches')
 check "hostile batches are refused" env SOFTHSM2_CONF="$work/alice/softhsm2.conf" "$bin/tests/e2e/batch_attack" \
   "$work/alice/sfts.conf" f005 $((8 << 20))
 cat "$work/out" | grep -E "^(ok|FAIL)" | sed 's/^/    /'
-sleep 1  # the dropped connection's session ends on the server
+# the dropped connection's session ends on the server, which then removes its staging directory
+check "no temporary left" wait_for 120 bash -c "! ls -A '$files' | grep -q '^\.sfts-'"
 check "no hostile file stored" bash -c "! ls -A '$files' | grep -q '^evil-'"
-check "no temporary left" bash -c "! ls -A '$files' | grep -q '^\.sfts-'"
 check "no hostile row" bash -c "[[ \$(sqlite3 '$db' \"SELECT COUNT(*) FROM files WHERE name LIKE 'evil-%'\") == 0 ]]"
 check "no new file rows" bash -c "[[ \$(sqlite3 '$db' 'SELECT COUNT(*) FROM files') == $rows_before ]]"
 check "no new batch rows" bash -c "[[ \$(sqlite3 '$db' 'SELECT COUNT(*) FROM batches') == $batches_before ]]"

@@ -120,10 +120,10 @@ openssl req -new -newkey rsa:3072 -nodes -keyout "$work/dave.key" -subj /CN=dave
 check "issue dave a certificate" admin cert issue --csr "$work/dave.csr" --out "$work/dave.crt"
 dave=(-cert "$work/dave.crt" -key "$work/dave.key")
 # openssl s_client lists AES-256 first; the server's own order (AES-128 first) decides.
-check "control: a proper client is accepted, AES-128-GCM by server preference (openssl)" bash -c "printf x | timeout 10 openssl s_client -connect 127.0.0.1:$file_port -CAfile $work/server/state/ca.crt -tls1_3 ${dave[*]} 2>&1 | grep -q 'Cipher is TLS_AES_128_GCM_SHA256'"
-check "control: TLS 1.2 with ECDHE-AES-GCM is accepted, AES-128 by server preference" bash -c "printf x | timeout 10 openssl s_client -connect 127.0.0.1:$file_port -CAfile $work/server/state/ca.crt -tls1_2 ${dave[*]} 2>&1 | grep -q 'Cipher is ECDHE-RSA-AES128-GCM-SHA256'"
-check "control: a client offering only TLS 1.3 AES-256-GCM is accepted" bash -c "printf x | timeout 10 openssl s_client -connect 127.0.0.1:$file_port -CAfile $work/server/state/ca.crt -tls1_3 -ciphersuites TLS_AES_256_GCM_SHA384 ${dave[*]} 2>&1 | grep -q 'Cipher is TLS_AES_256_GCM_SHA384'"
-check "compression off" bash -c "printf x | timeout 10 openssl s_client -connect 127.0.0.1:$file_port -CAfile $work/server/state/ca.crt -tls1_2 ${dave[*]} 2>&1 | grep -q 'Compression: NONE'"
+check "control: a proper client is accepted, AES-128-GCM by server preference (openssl)" bash -c "printf x | timeout 120 openssl s_client -connect 127.0.0.1:$file_port -CAfile $work/server/state/ca.crt -tls1_3 ${dave[*]} 2>&1 | grep -q 'Cipher is TLS_AES_128_GCM_SHA256'"
+check "control: TLS 1.2 with ECDHE-AES-GCM is accepted, AES-128 by server preference" bash -c "printf x | timeout 120 openssl s_client -connect 127.0.0.1:$file_port -CAfile $work/server/state/ca.crt -tls1_2 ${dave[*]} 2>&1 | grep -q 'Cipher is ECDHE-RSA-AES128-GCM-SHA256'"
+check "control: a client offering only TLS 1.3 AES-256-GCM is accepted" bash -c "printf x | timeout 120 openssl s_client -connect 127.0.0.1:$file_port -CAfile $work/server/state/ca.crt -tls1_3 -ciphersuites TLS_AES_256_GCM_SHA384 ${dave[*]} 2>&1 | grep -q 'Cipher is TLS_AES_256_GCM_SHA384'"
+check "compression off" bash -c "printf x | timeout 120 openssl s_client -connect 127.0.0.1:$file_port -CAfile $work/server/state/ca.crt -tls1_2 ${dave[*]} 2>&1 | grep -q 'Compression: NONE'"
 tls_refused "no client certificate (TLS 1.3)" -tls1_3
 tls_refused "no client certificate (TLS 1.2)" -tls1_2
 tls_refused "TLS 1.1 refused" -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' "${dave[@]}"

@@ -82,11 +82,11 @@ check "one key in the token, under the configured label (old one gone, no stagin
 check "alice logs in with the new key" as alice ls
 # The operator's offline path refuses the revoked key too.
 openssl req -new -newkey rsa:3072 -nodes -keyout "$work/dave.key" -subj /CN=dave -out "$work/dave.csr" 2>/dev/null
-check "admin issues dave a certificate" admin cert issue --csr "$work/dave.csr" --out "$work/dave.crt"
+check "admin issues dave a certificate" admin cert issue --force --csr "$work/dave.csr" --out "$work/dave.crt"
 check "admin revokes it: keyCompromise" admin cert revoke "$(serial_of "$work/dave.crt")" --reason 1
-expect_exit "sfts-admin cert issue refuses the revoked key" 5 "was revoked (keyCompromise)" admin cert issue --csr "$work/dave.csr" --out "$work/dave2.crt"
+expect_exit "sfts-admin cert issue refuses the revoked key" 5 "was revoked (keyCompromise)" admin cert issue --force --csr "$work/dave.csr" --out "$work/dave2.crt"
 openssl req -new -key "$work/dave.key" -subj /CN=dave2 -out "$work/dave2.csr" 2>/dev/null
-expect_exit "... also for another name" 5 "a revoked key is never certified again" admin cert issue --csr "$work/dave2.csr" --out "$work/dave2.crt"
+expect_exit "... also for another name" 5 "a revoked key is never certified again" admin cert issue --force --csr "$work/dave2.csr" --out "$work/dave2.crt"
 check "nothing was written" test ! -e "$work/dave2.crt"
 
 # --- item 6: nothing is final until the client confirms

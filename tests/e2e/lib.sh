@@ -14,10 +14,10 @@ e2e_init() {
   work=$(mktemp -d /tmp/sfts-e2e-XXXXXX)
   trap e2e_cleanup EXIT
   mkdir -p "$work/server/tokens" "$work/server/state"
-  umask 077
+  umask "${SFTS_E2E_UMASK:-077}"  # SFTS_E2E_UMASK: the umask the server side runs under (daemon_test.sh: 022)
   printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/server/tokens" > "$work/server/softhsm2.conf"
   secret "$work/server/so-pin"; secret "$work/server/pin"
-  printf 'correct horse battery staple' > "$work/server/site-secret"
+  printf 'correct horse battery staple' > "$work/server/site-secret"; chmod 600 "$work/server/site-secret"
   cat > "$work/server/sftsd.conf" <<CONF
 [paths]
 state_dir = $work/server/state
@@ -66,9 +66,12 @@ start_server() {
   rm -f "$work/server/ports"
   SOFTHSM2_CONF=$work/server/softhsm2.conf ${sftsd_wrapper[@]+"${sftsd_wrapper[@]}"} "$sftsd_bin" --config="$work/server/sftsd.conf" >>"$work/server/log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 1 100); do
-    [[ -s $work/server/ports ]] && break
+  # Until the ports file is written (sftsd writes it once both ports listen), bounded generously:
+  # a busy machine can take many seconds to log in to the token.
+  local end=$((SECONDS + 120))
+  until [[ -s $work/server/ports ]]; do
     kill -0 "$server_pid" 2>/dev/null || { echo "sftsd died:"; tail -20 "$work/server/log"; return 1; }
+    ((SECONDS < end)) || { echo "sftsd wrote no ports file in 120 s:"; tail -20 "$work/server/log"; return 1; }
     sleep 0.1
   done
   read -r f e < "$work/server/ports"
@@ -115,6 +118,21 @@ ready_client() {
 # as NAME sfts-args...: runs the client as NAME
 as() { local n=$1; shift; SOFTHSM2_CONF=$work/$n/softhsm2.conf "$sfts_bin" --config "$work/$n/sfts.conf" --quiet "$@"; }
 
+# wait_for SECONDS COMMAND...: polls COMMAND (every 50 ms) until it succeeds; fails after
+# SECONDS. Tests wait for a condition like this, never for a fixed time.
+wait_for() {
+  local end=$((SECONDS + $1)); shift
+  until "$@"; do
+    ((SECONDS < end)) || return 1
+    sleep 0.05
+  done
+}
+
+# log_count PATTERN: how many lines of the server log match PATTERN (grep -E), to wait for one more.
+log_count() { grep -cE -- "$1" "$work/server/log" 2>/dev/null || true; }
+# log_grew PATTERN N: the server log has more than N lines matching PATTERN.
+log_grew() { (($(log_count "$1") > $2)); }
+
 check() {  # check NAME COMMAND...: must succeed
   local name=$1; shift
   if "$@" >"$work/out" 2>&1; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; sed 's/^/    /' "$work/out" | tail -15; fi
@@ -128,13 +146,16 @@ expect_exit() {  # expect_exit NAME CODE PATTERN COMMAND...: exit code and outpu
   else fail=$((fail + 1)); echo "FAIL: $name (exit $rc, wanted $code and /$pattern/)"; sed 's/^/    /' "$work/out" | tail -15; fi
 }
 
-# tls_refused NAME s_client-args...: the file service must refuse this TLS client. stdin carries
-# a byte so that a TLS 1.3 client, whose handshake ends before the server judges its
-# certificate, reads the server's alert.
+# tls_refused NAME s_client-args...: the file service must refuse this TLS client. A TLS 1.3
+# client's handshake ends before the server judges its certificate, so the verdict is waited
+# for, not timed: stdin carries a frame header of a type that does not exist and -ign_eof
+# keeps s_client reading until the server closes. A server that accepted the client would
+# read that frame and answer "unknown message type"; one that refused it sends its alert.
 tls_refused() {
   local name=$1; shift
-  (printf 'x'; sleep 1) | timeout 10 openssl s_client -connect "127.0.0.1:$file_port" -CAfile "$work/server/state/ca.crt" "$@" >"$work/out" 2>&1
-  if grep -qE "alert|Cipher is \(NONE\)|no protocols available|unexpected eof" "$work/out" && ! grep -q "^read R BLOCK" "$work/out"; then
+  printf '\0\0\0\0\377' | timeout 120 openssl s_client -ign_eof -connect "127.0.0.1:$file_port" -CAfile "$work/server/state/ca.crt" "$@" >"$work/out" 2>&1
+  if grep -aqE "alert|Cipher is \(NONE\)|no protocols available|unexpected eof|errno=104" "$work/out" &&
+     ! grep -aq "unknown message type" "$work/out" && ! grep -aq "^read R BLOCK" "$work/out"; then
     pass=$((pass + 1))
   else
     fail=$((fail + 1)); echo "FAIL: $name"; sed 's/^/    /' "$work/out" | tail -12

@@ -136,6 +136,7 @@ server_serial=$(serial_of "$state/server.crt")
 expect_exit "cert renew of the server certificate refused" 2 "not a client's" admin cert renew "$server_serial"
 expect_exit "cert renew of a revoked certificate refused" 4 "is revoked" admin cert renew "$old_serial"
 expect_exit "cert renew --days out of range" 1 "--days must be 1 to 3650" admin cert renew --user bob --days 0
+crl_reloads=$(log_count 'CRL .* changed: reloaded')
 check "cert renew --user bob --days 30 --out FILE" admin cert renew --user bob --days 30 --out "$work/bob-new.crt"
 bob_new=$(serial_of "$work/bob-new.crt")
 check "operator renewal: new serial" test "$bob_new" != "$bob_serial"
@@ -147,7 +148,7 @@ expect_exit "operator renewal revoked the old serial (openssl verify)" 2 "certif
   -CRLfile "$state/crl.pem" -CAfile "$state/ca.crt" "$bob_old"
 check "the operator's renewal is audited" grep -q "\"event\":\"certificate_renew\".*\"serial\":\"$bob_serial\",\"new_serial\":\"$bob_new\"" "$state/audit.jsonl"
 # sftsd watches crl.pem (every 2 s): the old certificate is refused without a restart.
-sleep 3
+check "the running server reloaded the CRL" wait_for 120 log_grew 'CRL .* changed: reloaded' "$crl_reloads"
 # TLS 1.3: the client sees the alert (auth_failed) or only the closed connection (io).
 check "bob's old certificate is refused by the running server" bash -c "! SOFTHSM2_CONF=$work/bob/softhsm2.conf $sfts_bin --config $work/bob/sfts.conf --quiet ls"
 check "the server refused bob's as revoked" bash -c "grep 'certificate verify failed (certificate revoked)' $work/server/log | wc -l | grep -qx 2"

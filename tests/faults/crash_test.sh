@@ -21,7 +21,7 @@ check "usage counts the small file" test "$usage_before" = "1 1000"
 client=$!
 base=$(written "$server_pid")
 grown() { (($(written "$server_pid") - base > 40 * 1024 * 1024)); }
-check "the server has received 40 MiB" wait_until 60 grown
+check "the server has received 40 MiB" wait_until 120 grown
 check "its temporary file is in the storage directory" bash -c "[[ -n \$(find '$files' -maxdepth 1 -name '.sfts-tmp-*') ]]"
 kill9_server
 wait "$client"; rc=$?
@@ -50,9 +50,9 @@ usage_before=$(usage alice)
 (as_exec alice put --as big2.bin "$work/big.bin") >/dev/null 2>&1 &
 client=$!
 base=$(written "$server_pid")
-check "the server has received 40 MiB of the second upload" wait_until 60 grown
+check "the server has received 40 MiB of the second upload" wait_until 120 grown
 kill -KILL "$client"; wait "$client" 2>/dev/null
-check "the server drops the temporary file" wait_until 20 no_temps
+check "the server drops the temporary file" wait_until 120 no_temps
 check "the server is still running" server_alive
 check "nothing stored as big2.bin" test ! -e "$files/big2.bin"
 check "ls shows no big2.bin" not listed alice big2.bin
@@ -68,7 +68,7 @@ part_grown() {
   for f in "$work"/dl/.sfts-part-*; do [[ -f $f ]] && (($(stat -c %s "$f") > 8 * 1024 * 1024)) && return 0; done
   return 1
 }
-check "the download has written 8 MiB to its temporary" wait_until 60 part_grown
+check "the download has written 8 MiB to its temporary" wait_until 120 part_grown
 kill -KILL "$client"; wait "$client" 2>/dev/null
 check "the destination path does not exist" test ! -e "$work/dl/big.bin"
 check "what is left has a temporary name" bash -c "ls -A '$work/dl' | grep -qx '.sfts-part-[0-9a-f]*'"

@@ -16,7 +16,7 @@ head -c 1000 /dev/urandom > "$work/small.bin"
 start_fails() {
   local name=$1 pattern=$2 rc
   rm -f "$work/server/ports"
-  SOFTHSM2_CONF=$work/server/softhsm2.conf timeout 60 "$sftsd_bin" --config="$work/server/sftsd.conf" >"$work/start.out" 2>&1
+  SOFTHSM2_CONF=$work/server/softhsm2.conf timeout 120 "$sftsd_bin" --config="$work/server/sftsd.conf" >"$work/start.out" 2>&1
   rc=$?
   if ((rc != 0 && rc != 124)) && grep -qi -- "$pattern" "$work/start.out"; then pass=$((pass + 1))
   else fail=$((fail + 1)); echo "FAIL: $name (exit $rc, wanted non-zero and /$pattern/)"; sed 's/^/    /' "$work/start.out" | tail -8; fi
@@ -48,12 +48,12 @@ check "alice can list" as alice ls
 mv "$tokens" "$tokens.gone"
 (as_exec alice ls) >"$work/mid.out" 2>&1 &
 client=$!
-check "the client's attempt ends (no hang)" wait_until 60 not kill -0 "$client"
+check "the client's attempt ends (no hang)" wait_until 120 not kill -0 "$client"
 wait "$client"; rc=$?
 echo "ls with the server's token gone: exit $rc: $(tr '\n' ' ' < "$work/mid.out")"
 check "the client fails" test "$rc" -ne 0
 stopped() { ! kill -0 "$server_pid" 2>/dev/null; }
-check "sftsd stops by itself (no hang)" wait_until 60 stopped
+check "sftsd stops by itself (no hang)" wait_until 120 stopped
 stopped || kill -KILL "$server_pid"
 wait "$server_pid"; rc=$?; server_pid=
 check "with a failure status for systemd (69, unavailable)" test "$rc" -eq 69

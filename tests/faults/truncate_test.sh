@@ -24,7 +24,7 @@ grown() { (($(written "$1") > $2)); }
 # has written another 32 MiB with write(2) (/proc/WRITER/io wchar): midway through the file.
 stop_midway() {
   local target=$(($(written "$2") + 32 * 1024 * 1024))
-  wait_until 60 grown "$2" "$target" && kill -STOP "$1"
+  wait_until 120 grown "$2" "$target" && kill -STOP "$1"
 }
 
 # truncated_midway WHAT FILE WRITER OUT sfts-args...: runs alice's client with those arguments,
@@ -51,7 +51,7 @@ check "the client failed with integrity (exit 7), got $rc" test "$rc" -eq 7
 check "the error names the file and says it shrank" grep -q "shrinking.bin shrank while being uploaded" "$work/up.out"
 check "the server stored nothing" not listed alice shrunk.bin
 check "no file in storage" test ! -e "$files/shrunk.bin"
-check "no temporary file left" wait_until 10 no_temps
+check "no temporary file left" wait_until 120 no_temps
 check "usage unchanged" test "$(usage alice)" = "$usage_before"
 check "the server still serves" as alice ls
 

@@ -16,7 +16,7 @@
 //       must see no error and a bounded slowdown; new logins must work before and after (during
 //       the flood they may meet the global cap, which they share with the attackers).
 //
-// Token discipline (STYLE.md rule 8): Session::connect loads the token key and that is not
+// Token discipline (docs/conventions.md §8): Session::connect loads the token key and that is not
 // thread-safe, so every connect holds one mutex; signing with loaded keys runs in parallel.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -421,9 +421,14 @@ int run_soak(const Args& a) {
     for (auto& t : threads) t.join();
     double ran = seconds_since(t1);
     for (auto& w : workers) w->finish();
-    std::this_thread::sleep_for(std::chrono::seconds(2));  // let the server close the sessions
-    auto end = sampler.now();
     sampler.stop();
+    // Until the server has closed the sessions: its descriptors back within the bound checked
+    // below, polled, for at most 120 s (a busy machine can take seconds to run the closing
+    // threads). A leak never gets there and fails below with the count it stopped at.
+    const long fds_at_start = sampler.samples.empty() ? 0 : sampler.samples.front().fds;
+    auto end = sampler.now();
+    for (auto tw = Clock::now(); end.fds > fds_at_start + 20 && seconds_since(tw) < 120; end = sampler.now())
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
 
     Totals all = merge(workers);
     std::uint64_t bad = print_ops(all, ran);

@@ -1,4 +1,4 @@
-// The openssl CLI as an independent oracle (STYLE.md rule 10): what our server accepts and
+// The openssl CLI as an independent oracle (docs/conventions.md §10): what our server accepts and
 // refuses, seen from a client we did not write, and what our server says about it.
 #include <boost/test/unit_test.hpp>
 

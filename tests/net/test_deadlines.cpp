@@ -1,4 +1,7 @@
 // Every blocking call ends at its deadline, whatever the peer does (or does not do).
+// Lower bounds are strict (a deadline never fires early: each is measured from a point before
+// the deadline started); upper bounds only say that the call ended, and are generous, so that
+// a busy machine (load 8+, threads descheduled for seconds) does not fail them.
 #include <boost/test/unit_test.hpp>
 
 #include "net_env.hpp"
@@ -40,14 +43,14 @@ BOOST_AUTO_TEST_SUITE(deadlines)
 
 BOOST_AUTO_TEST_CASE(silent_tcp_client_times_out_the_handshake) {
     LoopbackServer srv(server_context(true, pki().empty_crl.get()), {}, Ms(300));
+    const auto t0 = net::Clock::now();  // before the connection: the server's deadline starts later
     auto raw = tcp_connect(srv.port());  // connects, never says hello
-    const auto t0 = net::Clock::now();
     const auto& out = srv.wait();
     const auto elapsed = since(t0);
     BOOST_TEST((out.kind == Errc::timeout), out.message);
     BOOST_TEST(contains(out.message, "handshake"), out.message);
-    BOOST_TEST(elapsed.count() >= 250);
-    BOOST_TEST(elapsed.count() < 2000);
+    BOOST_TEST(elapsed.count() >= 300);
+    BOOST_TEST(elapsed.count() < 30000);
 }
 
 BOOST_AUTO_TEST_CASE(peer_stalling_after_a_frame_header_times_out_receive) {
@@ -58,8 +61,8 @@ BOOST_AUTO_TEST_CASE(peer_stalling_after_a_frame_header_times_out_receive) {
     c->write_all(header(10), net::deadline_in(10s));  // and then nothing
     const auto& out = srv.wait();
     BOOST_TEST((out.kind == Errc::timeout), out.message);
-    BOOST_TEST(elapsed.count() >= 250);
-    BOOST_TEST(elapsed.count() < 2000);
+    BOOST_TEST(elapsed.count() >= 300);
+    BOOST_TEST(elapsed.count() < 30000);
 }
 
 BOOST_AUTO_TEST_CASE(peer_dripping_bytes_is_cut_off_at_the_overall_deadline) {
@@ -68,17 +71,21 @@ BOOST_AUTO_TEST_CASE(peer_dripping_bytes_is_cut_off_at_the_overall_deadline) {
     auto c = tls_connect(client_context(nullptr), srv.port());
     c->handshake(net::deadline_in(10s));
     // 5 + 40 bytes at one byte per 100 ms would take 4.5 s; each byte is its own TLS record,
-    // so every read the server makes succeeds well inside a per-read timeout.
+    // so every read the server makes succeeds well inside a per-read timeout. The drip goes on
+    // until the server gives up: had it only a per-read timeout, it would receive the whole
+    // frame and end without error, so the timeout itself proves the overall deadline.
     auto frame = header(40);
     frame.resize(45, 0x00);
-    for (std::size_t i = 0; i < frame.size() && !srv.finished(); ++i) {
-        if (kind_of([&] { c->write_all(std::span(frame).subspan(i, 1), net::deadline_in(1s)); }) != Errc::ok) break;
+    std::size_t sent = 0;
+    for (; sent < frame.size() && !srv.finished(); ++sent) {
+        if (kind_of([&] { c->write_all(std::span(frame).subspan(sent, 1), net::deadline_in(10s)); }) != Errc::ok) break;
         std::this_thread::sleep_for(Ms(100));
     }
     const auto& out = srv.wait();
     BOOST_TEST((out.kind == Errc::timeout), out.message);
-    BOOST_TEST(elapsed.count() >= 450);
-    BOOST_TEST(elapsed.count() < 1500);
+    BOOST_TEST(elapsed.count() >= 500);
+    BOOST_TEST(elapsed.count() < 30000);
+    BOOST_TEST_MESSAGE("server gave up after " << elapsed.count() << " ms, " << sent << " of 45 bytes sent");
 }
 
 BOOST_AUTO_TEST_CASE(client_handshake_against_a_silent_server_times_out) {
@@ -87,7 +94,8 @@ BOOST_AUTO_TEST_CASE(client_handshake_against_a_silent_server_times_out) {
     const auto t0 = net::Clock::now();
     std::string msg;
     BOOST_TEST((kind_of([&] { c->handshake(net::deadline_in(Ms(300))); }, &msg) == Errc::timeout), msg);
-    BOOST_TEST(since(t0).count() < 2000);
+    BOOST_TEST(since(t0).count() >= 300);
+    BOOST_TEST(since(t0).count() < 30000);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -28,9 +28,10 @@ start_daemon() {
   NOTIFY_SOCKET=$work/notify CREDENTIALS_DIRECTORY=$work/creds WATCHDOG_USEC=1000000 \
     SOFTHSM2_CONF=$work/server/softhsm2.conf "$sftsd_bin" --config="$conf" >>"$work/server/log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 1 300); do
-    grep -q 'READY=1' "$work/notify.log" && break
+  local end=$((SECONDS + 120))
+  until grep -q 'READY=1' "$work/notify.log"; do
     kill -0 "$server_pid" 2>/dev/null || { echo "sftsd died:"; tail -20 "$work/server/log"; return 1; }
+    ((SECONDS < end)) || { echo "no READY=1 in 120 s"; tail -20 "$work/server/log"; return 1; }
     sleep 0.1
   done
   # Right after READY=1 both ports must accept.
@@ -64,10 +65,31 @@ no_partial() {
   fi
 }
 
+# upload_started PID: the server has a temporary file with data of an upload (or the client PID
+# is already done, which the checks after it judge).
+upload_started() {
+  [[ -n $(find "$work/server/state/files" -name '.sfts-tmp-*' -size +0 2>/dev/null) ]] || ! kill -0 "$1" 2>/dev/null
+}
+
+# others_block_stop_signals: every thread but the main one blocks SIGTERM, SIGINT and SIGQUIT
+# (SigBlk bits 14, 1, 2). The main thread takes them with sigwait (which unblocks them while it
+# waits); a worker that did not block SIGTERM could take the graceful stop's signal with its
+# default action, and sftsd died with status 143 instead of stopping (seen in quickstart runs).
+others_block_stop_signals() {
+  local t m n=0 bad=0
+  for t in /proc/"$server_pid"/task/*; do
+    [[ ${t##*/} == "$server_pid" ]] && continue
+    m=$(awk '/^SigBlk:/ {print $2}' "$t/status")
+    n=$((n + 1))
+    (( (0x$m & 0x4006) == 0x4006 )) || { bad=$((bad + 1)); echo "thread ${t##*/}: SigBlk $m lets SIGTERM/SIGINT/SIGQUIT in"; }
+  done
+  echo "$n worker threads, $bad of them let a stop signal in"; ((n > 0 && bad == 0))
+}
+
 start_daemon || exit 1
+check "every worker thread blocks SIGTERM, SIGINT, SIGQUIT (only the main thread takes them)" others_block_stop_signals
 check "PIN and site secret came from the credentials" grep -q 'listening' "$work/server/log"
-sleep 1.5
-check "watchdog pings (WATCHDOG_USEC set)" grep -q 'WATCHDOG=1' "$work/notify.log"
+check "watchdog pings (WATCHDOG_USEC set)" wait_for 120 grep -q 'WATCHDOG=1' "$work/notify.log"
 
 make_client alice
 make_client bob
@@ -80,21 +102,21 @@ check "bob may upload" admin user role bob user
 # --- revocation reaches the running server: sfts-admin rewrites crl.pem, sftsd watches it
 serial=$(openssl x509 -noout -serial -in "$work/alice/state/client.crt" | cut -d= -f2)
 check "revoke alice" admin cert revoke "$serial"
-sleep 3
-check "the server reloaded the CRL" grep -q 'CRL .* changed: reloaded' "$work/server/log"
+check "the server reloaded the CRL" wait_for 120 grep -q 'CRL .* changed: reloaded' "$work/server/log"
 check "alice refused at once (no restart)" bash -c "! SOFTHSM2_CONF=$work/alice/softhsm2.conf $sfts_bin --config $work/alice/sfts.conf --quiet ls"
 check "refused as revoked" grep -q "certificate revoked" "$work/server/log"
 check "bob still served" as bob ls
 
 # --- SIGHUP: reload without dropping the server; a bad file keeps the old settings
-kill -HUP "$server_pid"; sleep 1
-check "SIGHUP reloads" grep -q 'reloaded on SIGHUP: CRL, password blocklist' "$work/server/log"
+n=$(log_count 'reloaded on SIGHUP: CRL, password blocklist')
+kill -HUP "$server_pid"
+check "SIGHUP reloads" wait_for 120 log_grew 'reloaded on SIGHUP: CRL, password blocklist' "$n"
 check "server alive after SIGHUP" kill -0 "$server_pid"
 check "bob served after SIGHUP" as bob ls
 cp "$conf" "$work/good.conf"
 sed -i 's/^level = debug/level = chatty/' "$conf"
-kill -HUP "$server_pid"; sleep 1
-check "bad configuration on SIGHUP is rejected, naming the option" grep -q 'reload: configuration rejected.*log.level' "$work/server/log"
+kill -HUP "$server_pid"
+check "bad configuration on SIGHUP is rejected, naming the option" wait_for 120 grep -q 'reload: configuration rejected.*log.level' "$work/server/log"
 check "server alive after a bad reload" kill -0 "$server_pid"
 check "bob served after a bad reload" as bob ls
 cp "$work/good.conf" "$conf"
@@ -103,7 +125,7 @@ cp "$work/good.conf" "$conf"
 head -c $((200 * 1024 * 1024)) /dev/urandom > "$work/big1.bin"
 as bob put "$work/big1.bin" > "$work/put1.out" 2>&1 &
 put_pid=$!
-sleep 0.5
+check "the upload is under way before SIGTERM" wait_for 120 upload_started "$put_pid"
 stop_daemon
 wait "$put_pid"; put_rc=$?
 no_partial "SIGTERM with grace" "$work/big1.bin"
@@ -115,7 +137,7 @@ start_daemon || exit 1
 head -c $((400 * 1024 * 1024)) /dev/urandom > "$work/big2.bin"
 as bob put "$work/big2.bin" > "$work/put2.out" 2>&1 &
 put_pid=$!
-sleep 0.7
+check "the upload is under way before SIGTERM" wait_for 120 upload_started "$put_pid"
 stop_daemon
 wait "$put_pid"; put_rc=$?
 no_partial "SIGTERM without grace" "$work/big2.bin"

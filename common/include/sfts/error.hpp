@@ -1,4 +1,4 @@
-// One error vocabulary for the whole project (STYLE.md rule 5).
+// One error vocabulary for the whole project (docs/conventions.md §5).
 // Untrusted input yields an Error of some kind; a broken invariant aborts.
 #pragma once
 

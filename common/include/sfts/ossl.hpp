@@ -1,4 +1,4 @@
-// Owning handles for OpenSSL objects (STYLE.md rule 3) and error-queue helpers.
+// Owning handles for OpenSSL objects (docs/conventions.md §3) and error-queue helpers.
 #pragma once
 
 #include <openssl/bio.h>

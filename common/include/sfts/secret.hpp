@@ -1,5 +1,5 @@
 // A string for PINs and passwords: wiped on destruction and on every reassignment,
-// never copied implicitly (STYLE.md rule 7).
+// never copied implicitly (docs/conventions.md §7).
 #pragma once
 
 #include <cstddef>

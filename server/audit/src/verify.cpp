@@ -139,7 +139,7 @@ VerifyReport verify(const std::string& path) {
         while (!rest.empty()) {
             const auto nl = rest.find('\n');
             const std::string_view piece = rest.substr(0, nl);
-            // Check the length before buffering (STYLE.md rule 2).
+            // Check the length before buffering (docs/conventions.md §2).
             if (!overlong && line.size() + piece.size() + 1 > kMaxRecordBytes) {
                 overlong = true;
                 line.clear();

@@ -87,6 +87,7 @@ struct Pending {
     }
 };
 
+// user_seen: the enrolling user's name once it is known to be valid (for the audit of a failure).
 void run(ServerContext& ctx, net::Channel& ch, const std::string& peer, const Poco::Net::IPAddress& ip,
          std::string& user_seen) {
     auto& log = *ctx.log;
@@ -237,7 +238,7 @@ void run(ServerContext& ctx, net::Channel& ch, const std::string& peer, const Po
 
 void serve_enrollment(ServerContext& ctx, Poco::Net::StreamSocket socket) {
     std::string peer = "?";
-    std::string user_seen;
+    std::string user;  // known once the client has named a valid one
     std::unique_ptr<net::Channel> ch;
     try {
         Poco::Net::IPAddress ip = socket.peerAddress().host();
@@ -245,15 +246,12 @@ void serve_enrollment(ServerContext& ctx, Poco::Net::StreamSocket socket) {
         peer = stream->peer_address();
         stream->handshake(net::deadline_in(std::chrono::milliseconds(ctx.cfg.limits.handshake_timeout_ms)));
         ch = std::make_unique<net::Channel>(std::move(stream), proto::Side::server, proto::Service::enroll);
-        run(ctx, *ch, peer, ip, user_seen);
+        run(ctx, *ch, peer, ip, user);
         ch->tls().close(net::deadline_in(std::chrono::seconds(1)));
  } catch (const Error& e) {
-        std::vector<audit::Field> f;
-        if (!user_seen.empty()) f.push_back({"user", user_seen});
-        f.push_back({"source", peer});
-        f.push_back({"result", std::string(errc_name(e.kind()))});
-        f.push_back({"detail", e.what()});
-        ctx.audit_event("enroll", std::move(f));
+        std::vector<audit::Field> fields = {{"source", peer}, {"result", std::string(errc_name(e.kind()))}, {"detail", e.what()}};
+        if (!user.empty()) fields.insert(fields.begin(), {"user", user});
+        ctx.audit_event("enroll", std::move(fields));
         ctx.log->warning("enrollment from " + peer + " failed: " + std::string(errc_name(e.kind())) + ": " + e.what());
         if (e.kind() == Errc::crypto || e.kind() == Errc::token) ctx.check_token();  // our side failed: the token?
         if (ch && !ch->session().closed()) {

@@ -148,6 +148,20 @@ private:
         }
         // Growing delays after failed logins (NIST SP 800-63B 5.2.2): slow guessing, not users.
         if (row && row->failed_logins > 0) std::this_thread::sleep_for(ctx_.abuse->login_delay(row->failed_logins));
+        // The login is bound to this TLS session (tls-exporter) unless the administrator has
+        // explicitly allowed plain SCRAM: without the binding, a relay that terminates TLS
+        // could pass the exchange through.
+        const std::string mechanism = first.mechanism == auth::kMechanismPlus ? auth::kMechanismPlus
+                                      : first.mechanism == auth::kMechanism   ? auth::kMechanism
+                                                                              : "unknown";
+        if (mechanism != auth::kMechanismPlus && !ctx_.cfg.auth.allow_unbound_scram) {
+            ctx_.log->warning("login refused: " + who_ + " used " + mechanism +
+                              " without channel binding (auth.allow_unbound_scram is false)");
+            ctx_.audit_event("login", {{"user", user_}, {"serial", serial_}, {"source", peer_}, {"result", "unbound_refused"},
+                                       {"mechanism", mechanism}});
+            fail(Errc::permission_denied, std::string("login without channel binding refused: this server requires ") +
+                                              auth::kMechanismPlus + " (bound to the TLS session by tls-exporter)");
+        }
         auto cb = ch_.tls().channel_binding();
         auth::ScramServer server(lookup, cb, ctx_.decoy_key, static_cast<std::uint32_t>(ctx_.cfg.auth.scram_iterations));
         try {
@@ -160,7 +174,7 @@ private:
         } catch (const Error& e) {
             if (e.kind() == Errc::auth_failed) {
                 ctx_.audit_event("login", {{"user", user_}, {"serial", serial_}, {"source", peer_}, {"result", "auth_failed"},
-                                           {"as", server.username()}});
+                                           {"as", server.username()}, {"mechanism", mechanism}});
                 ctx_.log->warning("login failed: " + who_ + " (as '" + loggable(server.username()) + "')");
                 if (row) ctx_.abuse->login_failed(user_);
                 ctx_.abuse->failure(ip_, "login");
@@ -169,7 +183,7 @@ private:
         }
         if (row) ctx_.abuse->login_succeeded(*row);
         ctx_.audit_event("login", {{"user", user_}, {"serial", serial_}, {"source", peer_}, {"result", "ok"},
-                                   {"channel_binding", server.channel_bound() ? "tls-exporter" : "none"}});
+                                   {"mechanism", mechanism}, {"channel_binding", server.channel_bound() ? "tls-exporter" : "none"}});
         verifier_ = server.verifier();
         refresh_caller();
         ctx_.log->notice("login " + who_ + " role " + role_ + ", " + ch_.tls().version() + " " + ch_.tls().cipher() +

@@ -1,4 +1,4 @@
-// TLS for both services, every setting explicit (STYLE.md rule 9): TLS 1.2 minimum; TLS 1.2
+// TLS for both services, every setting explicit (docs/conventions.md §9): TLS 1.2 minimum; TLS 1.2
 // ciphers only ECDHE-(RSA|ECDSA)-AES(128|256)-GCM; TLS 1.3 suites only AES-128-GCM and
 // AES-256-GCM; groups X25519, P-256, P-384; no compression, no renegotiation. Private keys are
 // EVP_PKEYs from the key provider, so the handshake signature is made inside the token.

@@ -1,6 +1,6 @@
 // Every size the wire codec accepts, in one place. A length on the wire is checked against
 // the bytes actually left and against one of these before anything is allocated, so a peer
-// cannot make us reserve memory by lying about a length (STYLE.md rule 2).
+// cannot make us reserve memory by lying about a length (docs/conventions.md §2).
 #pragma once
 
 #include <array>

@@ -20,7 +20,7 @@ enum class TextRule : std::uint8_t {
     name,
     // A stored file name: a name that is one directory entry, i.e. also no '/' or '\',
     // not "." or "..". The storage layer still opens it beneath its directory fd
-    // (STYLE.md rule 6); this is the first of two fences.
+    // (docs/conventions.md §6); this is the first of two fences.
     filename,
 };
 

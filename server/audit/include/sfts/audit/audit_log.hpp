@@ -51,7 +51,7 @@
 namespace sfts::audit {
 
 // One line, newline included, may not exceed this: append() refuses a longer record with
-// Error(limit_exceeded) (callers truncate peer-controlled strings, STYLE.md rule 7); the
+// Error(limit_exceeded) (callers truncate peer-controlled strings, docs/conventions.md §7); the
 // verifier reports a longer line instead of buffering it.
 inline constexpr std::size_t kMaxRecordBytes = std::size_t{1} << 20;
 

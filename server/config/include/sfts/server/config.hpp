@@ -16,6 +16,7 @@ struct ServiceConfig {
     int enroll_port = 8444;            // enrollment service (0: any free port)
     int threads = 64;                  // connection worker threads
     int max_connections = 256;         // queued + active connections before new ones are refused
+    int thread_idle_s = 60;            // an idle worker thread ends after this long
     int shutdown_grace_s = 30;         // on SIGTERM: how long running sessions may finish before they are closed
     std::string storage_dir;           // the files (default: state_dir/files)
     std::string database;              // the user database (default: state_dir/sfts.db)
@@ -55,6 +56,7 @@ struct AbuseOptions {
 struct AuthConfig {
     int scram_iterations = 600000;
     int min_password_length = 8;
+    bool allow_unbound_scram = false;  // true: plain SCRAM-SHA-256 (no channel binding) accepted too
     std::string password_blocklist;    // extra file of forbidden passwords, one per line
     bool site_secret_enabled = true;   // false: enrollment only with one-time tokens
     hsm::SecretSource site_secret = hsm::SecretSource::parse("prompt");
@@ -82,6 +84,11 @@ struct Config {
 // Loads path (INI). Unknown sections or keys and bad values are invalid_argument naming the
 // option, e.g. "pki.ca_days: must be an integer from 1 to 36500".
 Config load_config(const std::string& path);
+
+// The state paths (state directory, storage directory, databases with their -wal/-shm/-journal
+// files, audit trail) that exist and are accessible by group or others, e.g.
+// "/var/lib/sftsd/sfts.db is mode 0644"; empty when all are private.
+std::string loose_state_modes(const Config& c);
 
 // The built-in defaults, for a machine without a configuration file.
 Config default_config();

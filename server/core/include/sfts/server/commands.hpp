@@ -1,4 +1,4 @@
-// The file service's command table (STYLE.md rule 4): each row names the message that starts a
+// The file service's command table (docs/conventions.md §4): each row names the message that starts a
 // command, the name users see, and the permission it needs. Authorization happens in one
 // function, `allowed`, before any handler runs; the table is tested as a matrix.
 #pragma once

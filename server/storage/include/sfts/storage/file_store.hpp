@@ -1,4 +1,4 @@
-// The storage directory of sftsd. Confinement by the OS (STYLE.md rule 6): every access is
+// The storage directory of sftsd. Confinement by the OS (docs/conventions.md §6): every access is
 // relative to the directory's fd, after strict name validation, and never follows a symlink.
 // Uploads go to a temporary file that becomes visible under its name only at commit, after
 // fsync: nothing half-written is ever visible.
