@@ -96,6 +96,8 @@ struct Session::Impl {
     ossl::EvpPkeyPtr server_key;  // the TLS peer's public key: signs receipts and download headers
     std::string user;
     std::vector<std::uint8_t> salted_password;
+    std::vector<std::uint8_t> salt;  // of the login's server-first message
+    std::uint32_t iterations = 0;
     std::uint64_t next_id = 1;
     Poco::Logger* log = nullptr;
 
@@ -139,6 +141,8 @@ struct Session::Impl {
         auto final_msg = expect_reply<proto::ScramServerFinal>(receive());
         scram.verify_server_final(final_msg.sasl);
         salted_password = scram.salted_password();
+        salt = scram.salt();
+        iterations = scram.iterations();
     }
 };
 
@@ -223,13 +227,27 @@ void Session::remove(const std::string& name) {
 }
 
 void Session::change_password(const Secret& new_password) {
-    logged(*impl_->log, "update (password change)", [&] { change_password_once(new_password); });
+    logged(*impl_->log, "update (password change)", [&] { change_password_once(impl_->salted_password, new_password); });
 }
 
-void Session::change_password_once(const Secret& new_password) {
+void Session::change_password(const Secret& current_password, const Secret& new_password) {
+    logged(*impl_->log, "update (password change)", [&] {
+        if (impl_->salt.empty()) fail(Errc::unavailable, "not logged in");
+        auto salted = auth::salted_password(current_password, impl_->salt, impl_->iterations);
+        try {
+            change_password_once(salted, new_password);
+        } catch (...) {
+            OPENSSL_cleanse(salted.data(), salted.size());
+            throw;
+        }
+        OPENSSL_cleanse(salted.data(), salted.size());
+    });
+}
+
+void Session::change_password_once(std::span<const std::uint8_t> salted_password, const Secret& new_password) {
     proto::UpdatePassword u;
     u.header = impl_->header();
-    u.old_proof = auth::password_change_proof(impl_->salted_password, proto::update_password_record(impl_->user, u.header));
+    u.old_proof = auth::password_change_proof(salted_password, proto::update_password_record(impl_->user, u.header));
     u.new_password = new_password.clone();
     impl_->ch->send(u, impl_->deadline());
     impl_->expect_ok();

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -149,6 +150,10 @@ public:
                             const Progress& progress = {}, const CancelFlag* cancel = nullptr);
     void remove(const std::string& remote_name);
     void change_password(const Secret& new_password);
+    // The same, proving the current password as typed again now rather than with the login's
+    // keys: the server checks it (Error(auth_failed) "the current password is wrong"), so a
+    // session left open cannot have its password changed by someone else (the terminal UI's F2).
+    void change_password(const Secret& current_password, const Secret& new_password);
     // Renews the certificate before it expires: a new key pair made inside the token, a CSR
     // signed by it, the new certificate checked and stored where enrollment stores it, and only
     // then the old key and certificate removed from the token. If the server refuses, the old key
@@ -169,7 +174,7 @@ private:
                                                   const Progress& progress);
     TransferResult download_once(const std::string& remote_name, const std::string& dest_path, bool overwrite,
                                  const Progress& progress, const CancelFlag* cancel);
-    void change_password_once(const Secret& new_password);
+    void change_password_once(std::span<const std::uint8_t> salted_password, const Secret& new_password);
     Renewed renew_once(const Secret& pin);
     // For renew.cpp, which does not see Impl.
     proto::CommandHeader next_header();
