@@ -26,9 +26,12 @@ using namespace sfts;
 constexpr const char* kUsage = R"(usage: sfts [OPTIONS] COMMAND [ARGS]
 
 commands:
-  enroll --user NAME [--token-id ID] [--secret SRC]
-                         make a key in your token and get a certificate (site secret, or a
-                         one-time token from your administrator with --token-id)
+  enroll --user NAME [--token-id ID] [--secret SRC] [--reuse-key]
+                         make a new key in your token and get a certificate for it (site
+                         secret, or a one-time token from your administrator with --token-id);
+                         the key it replaces is removed once the new certificate is confirmed.
+                         --reuse-key certifies the key already in the token instead (refused
+                         if a certificate of that key was revoked)
   ls                     list the files on the server
   put FILE... [--as NAME] [--overwrite]
                          upload files (signed with your token key)
@@ -78,7 +81,7 @@ const std::map<std::string, bool> kOptions = {
     {"--token", true},       {"--module", true},   {"--pin", true},       {"--password", true},
     {"--dir", true},         {"--user", true},     {"--token-id", true},  {"--secret", true},
     {"--as", true},          {"-o", true},         {"--new-password", true}, {"--overwrite", false},
-    {"--progress", false},   {"--quiet", false},   {"--help", false},
+    {"--progress", false},   {"--reuse-key", false},   {"--quiet", false},   {"--help", false},
 };
 
 Args parse(int argc, char** argv) {
@@ -223,6 +226,7 @@ int run(const Args& a) {
             req.kind = proto::SecretKind::enrollment_token;
             req.token_id = a.opt.at("--token-id");
         }
+        req.reuse_key = a.flag.count("--reuse-key") > 0;
         std::string src = a.opt.count("--secret") ? a.opt.at("--secret") : "prompt";
         req.secret = hsm::read_secret(hsm::SecretSource::parse(src),
                                       req.kind == proto::SecretKind::site_secret ? "Enrollment secret: " : "One-time token secret: ");

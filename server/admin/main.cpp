@@ -26,6 +26,7 @@
 #include "sfts/server/abuse.hpp"
 #include "sfts/server/config.hpp"
 #include "sfts/text.hpp"
+#include "sfts/server/context.hpp"
 
 namespace {
 
@@ -69,7 +70,8 @@ constexpr const char* kUsage = R"(usage: sfts-admin [--config FILE] COMMAND [ARG
   role delete NAME           remove a role no user has
   enrollment create USER [--hours N]
                              a one-time enrollment token bound to USER (default 72 h);
-                             its secret is printed once
+                             its secret is printed once and stored only sealed by a key
+                             derived in the server token (needs the token PIN)
   enrollment list            tokens and their state
   enrollment revoke ID       withdraw an unused token
   block list                 blocked sources, with reason and expiry
@@ -388,8 +390,13 @@ int database_cmd(const Args& a, const server::Config& cfg) {
             } catch (const std::exception&) {
             }
             if (hours < 1 || hours > 24 * 90 || std::to_string(hours) != hours_s) throw UsageError("--hours must be 1 to 2160");
+            // The secret is stored sealed under a key derived in the server token (docs/operations.md,
+            // "What the user database holds"), so this needs the token PIN.
+            auto pin = token_pin(cfg);
+            pki::Authority ca(cfg.pki, pin);
+            auto seal = server::enrollment_seal(ca);
             std::int64_t now = server::system_now_ms();
-            auto t = db->create_enrollment_token(p[2], now + std::int64_t{hours} * 3600 * 1000, now);
+            auto t = db->create_enrollment_token(p[2], now + std::int64_t{hours} * 3600 * 1000, now, seal);
             admin_audit(cfg, "enrollment_token_create", {{"user", p[2]}, {"token_id", t.token.id}, {"hours", hours_s}});
             // The secret is shown once, here, for the administrator to hand over out of band.
             std::cout << "token-id " << t.token.id << "\nsecret   " << t.secret.view() << "\nfor user '" << p[2]
@@ -402,7 +409,11 @@ int database_cmd(const Args& a, const server::Config& cfg) {
             std::int64_t now = server::system_now_ms();
             for (const auto& t : db->list_enrollment_tokens())
                 std::cout << escape_text(t.id) << "  " << escape_text(t.username) << "  "
-                          << (t.used_ms ? "used" : (t.expires_ms <= now ? "expired" : "open")) << "\n";
+                          << (t.used_ms ? "used"
+                              : t.voided ? "void (from before secrets were sealed: create a new one)"
+                              : t.expires_ms <= now ? "expired"
+                                                    : "open")
+                          << "\n";
             return 0;
         }
         if (sub == "revoke") {
@@ -518,7 +529,9 @@ int run(const Args& a) {
         std::cout << "SERIAL                            KIND    SUBJECT              NOT AFTER             DAYS  STATE\n";
         for (const auto& c : reg.list()) {
             long long left = (static_cast<long long>(c.not_after) - static_cast<long long>(now)) / 86400;
-            std::string state = c.revoked_at                 ? "revoked " + date(*c.revoked_at)
+            std::string state = c.revoked_at                 ? "revoked " + date(*c.revoked_at) +
+                                                                   (c.never_confirmed() ? " (enrollment never confirmed)" : "")
+                                : c.pending()                ? "pending (enrollment not confirmed yet)"
                                 : c.not_after <= now         ? "expired"
                                 : c.kind == "client" && left < within ? "valid, expiring soon"
                                                                       : "valid";

@@ -71,6 +71,14 @@ private:
         client_key_.reset(X509_get_pubkey(cert.get()));
         if (!client_key_) ossl::fail_ossl(Errc::auth_failed, "client certificate key");
         who_ = "user '" + user_ + "' (certificate " + serial_ + ") from " + peer_;
+        // Issued by an enrollment the client has not confirmed (docs/protocol.md 4.2): not usable
+        // until it is; an unconfirmed one is revoked and then refused by the CRL.
+        if (ctx_.certificate_pending(serial_)) {
+            ctx_.log->warning("login refused: certificate of an unconfirmed enrollment, " + who_);
+            ctx_.audit_event("login", {{"user", user_}, {"serial", serial_}, {"source", peer_}, {"result", "auth_failed"},
+                                       {"detail", "certificate of an unconfirmed enrollment"}});
+            fail(Errc::auth_failed, "certificate " + serial_ + " belongs to an enrollment that was not confirmed");
+        }
     }
 
     void login() {

@@ -54,6 +54,10 @@ struct EnrollRequest {
     proto::SecretKind kind = proto::SecretKind::site_secret;
     std::string token_id;  // for a one-time token
     Secret secret;         // the site secret or the one-time token's secret
+    // false (the default): a new key pair is made in the token and replaces the old one (if
+    // any) once the new certificate is confirmed; true: the key already in the token is
+    // certified again (refused by the server if a certificate of that key was revoked).
+    bool reuse_key = false;
 };
 
 struct Enrolled {
@@ -62,8 +66,11 @@ struct Enrolled {
     std::string summary;
 };
 
-// Makes (or reuses) the key pair inside the token, sends a CSR signed by it, authenticates with
-// the HMAC challenge-response and authenticates the server's answer before storing anything.
+// Makes a new key pair inside the token (or reuses the one there, req.reuse_key), sends a CSR
+// signed by it, authenticates with the HMAC challenge-response, authenticates the server's
+// answer, then confirms the enrollment (docs/protocol.md 4.2) and only then stores the
+// certificate and retires the old key. A refusal at any point leaves the token and files as
+// they were.
 Enrolled enroll(const ClientConfig& cfg, const Secret& pin, const EnrollRequest& req);
 
 // The certificate in DIR/client.crt, read without the token (sfts cert).
