@@ -20,8 +20,8 @@ crl_number() { echo $(( $(openssl crl -in "$crl" -noout -crlnumber | cut -d= -f2
 # timestamps the server checks against its own clock: the whole site is "8 days later").
 at() { local off=$1 n=$2; shift 2; SOFTHSM2_CONF=$work/$n/softhsm2.conf "$faketime_bin" -f "$off" "$sfts_bin" --config "$work/$n/sfts.conf" --quiet "$@"; }
 
-# wait_for FILE PATTERN: up to 120 s for the pattern to appear in the file.
-wait_for() {
+# wait_log FILE PATTERN: up to 120 s for the pattern to appear in the file.
+wait_log() {
   local i
   for i in $(seq 1 1200); do
     grep -q -- "$2" "$1" 2>/dev/null && return 0
@@ -62,7 +62,7 @@ first_number=$(crl_number); mkdir -p "$work/dl"
 # 1. Eight days later the CRL of the set-up (pki.crl_days = 7) has expired: sftsd re-signs it at start.
 trap 'cleanup_nodes; e2e_cleanup' EXIT
 start_node a '+8d'
-check "sftsd at +8d logs the re-signed CRL" wait_for "$work/a.log" "re-signed in the token"
+check "sftsd at +8d logs the re-signed CRL" wait_log "$work/a.log" "re-signed in the token"
 check "the CRL's nextUpdate moved past the moved clock (+8d + 7d)" test "$(next_update)" -gt $(( $(date +%s) + 14 * 86400 ))
 check "alice still gets in at +8d" at +8d alice get hello.txt -o "$work/dl"
 check "and her file round-trips" cmp "$work/hello.txt" "$work/dl/hello.txt"
@@ -71,7 +71,7 @@ check "the CRL number grew" test "$second_number" -gt "$first_number"
 
 # 2. A second node on the same state directory, same clock: the CRL is fresh, it does not sign it again.
 start_node b '+8d'
-check "node b runs" wait_for "$work/b.log" "listening: file service"
+check "node b runs" wait_log "$work/b.log" "listening: file service"
 sleep_until=$((SECONDS + 3)); while ((SECONDS < sleep_until)); do sleep 0.5; done  # b's checks every 1 s
 check "node b did not re-sign a fresh CRL" bash -c "! grep -q 're-signed in the token' '$work/b.log'"
 check "the CRL number is unchanged" test "$(crl_number)" = "$second_number"
@@ -81,7 +81,7 @@ stop_node b
 # left, and sftsd re-signs it. (The periodic check of a running node is step 4's recovery.)
 stop_node a
 start_node c '+12d'
-check "node c re-signs a CRL with less than half its life left" wait_for "$work/c.log" "re-signed in the token"
+check "node c re-signs a CRL with less than half its life left" wait_log "$work/c.log" "re-signed in the token"
 stop_node c
 stop_node a
 
@@ -91,7 +91,7 @@ rm -f "$work/server/state/crl.lock"
 mkdir "$work/server/state/crl.lock"
 before=$(cat "$crl")
 start_node a '+20d'
-check "the log warns that the CRL could not be re-signed" wait_for "$work/a.log" "could not be re-signed"
+check "the log warns that the CRL could not be re-signed" wait_log "$work/a.log" "could not be re-signed"
 check "the warning says it has expired" grep -q "EXPIRED on" "$work/a.log"
 check "crl.pem is untouched" test "$(cat "$crl")" = "$before"
 expect_exit "the client is refused, and told about the server's CRL" 6 "revocation list (CRL) has expired" at +20d alice ls
@@ -101,7 +101,7 @@ SOFTHSM2_CONF=$work/server/softhsm2.conf "$faketime_bin" -f '+20d' "$admin_bin" 
 check "cert list warns that the CRL has expired" grep -q "WARNING: the CRL expired on" "$work/list.txt"
 # The cause goes away: sftsd re-signs at its next check (pki.crl_check_s = 1) without a restart.
 rmdir "$work/server/state/crl.lock"
-check "sftsd re-signs once it can" wait_for "$work/a.log" "re-signed in the token"
+check "sftsd re-signs once it can" wait_log "$work/a.log" "re-signed in the token"
 ok=0
 for _ in $(seq 1 120); do at +20d alice ls >/dev/null 2>&1 && { ok=1; break; }; sleep 1; done
 check "alice gets in again without a restart" test "$ok" = 1

@@ -27,7 +27,7 @@ restart() {
   done
   return 0
 }
-wait_for() {
+wait_log() {
   local i
   for i in $(seq 1 1200); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
   echo "timed out after 120 s waiting for /$2/ in $1"; tail -20 "$1"; return 1
@@ -57,7 +57,7 @@ check "the registry records it" bash -c "SOFTHSM2_CONF=$work/server/softhsm2.con
 printf 'before restart' > "$work/a.txt"
 check "alice uploads to the running server after the renewal" as alice put "$work/a.txt"
 kill -HUP "$server_pid"
-check "SIGHUP: sftsd says server.crt changed and a restart switches" wait_for "$work/server/log" "server certificate $new in .* is not the one in use"
+check "SIGHUP: sftsd says server.crt changed and a restart switches" wait_log "$work/server/log" "server certificate $new in .* is not the one in use"
 
 restart
 check "after the restart the server shows the new certificate" test "$(seen_serial "$enroll_port")" = "$new"
