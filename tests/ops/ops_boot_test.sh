@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # An administrator's first day (issue 18, "Done when"): the built .deb installed into a minimal
-# Debian 12 root booted with systemd as PID 1 (systemd-nspawn --boot), the "Installing" block of
-# docs/operations.md run exactly as printed, then: sftsd active (Type=notify READY) with its
+# Debian 12 root booted with systemd as PID 1 (systemd-nspawn --boot), every administrator step
+# taken from docs/operations.md and run exactly as printed (the shell blocks marked
+# <!-- ops-boot: NAME -->), then: sftsd active (Type=notify READY) with its
 # credentials, the sandbox as shipped (exposure <= 2.0), a client enrolled with a one-time token
 # and a verified round trip, systemctl reload re-reading the CRL, the server certificate renewed
 # with the client unaffected, a revocation refused, apt-get remove and purge as documented.
@@ -56,11 +57,20 @@ tar -C "$root" -xf "$tarball"
 cp "$deb" "$root/root/"
 echo "root ready: $((SECONDS - t0)) s"
 
-# The "Installing" block of docs/operations.md, exactly as printed: the first ```sh fence after
-# the heading.
-awk '/^## Installing/ { sect = 1; next } sect && /^```sh$/ { on = 1; next } on && /^```$/ { exit } on { print }' \
-  "$src/docs/operations.md" > "$root/root/install.sh"
-check "docs/operations.md has an Installing block with apt install" grep -q '^apt install ./sfts_\*.deb' "$root/root/install.sh"
+# The administrator's steps are docs/operations.md's own: each ```sh block that directly follows
+# a line <!-- ops-boot: NAME --> is copied, exactly as printed, to /root/doc-NAME.sh in the root,
+# and doc_run NAME runs it inside the booted container with sh -e (a failing command fails it).
+# A block that is missing (or whose marker is not directly followed by a ```sh fence) fails.
+doc_blocks="install first-user reload renew-server revoke remove purge"
+for b in $doc_blocks; do
+  awk -v m="<!-- ops-boot: $b -->" '$0 == m { want = 1; next }
+    want && /^```sh$/ { on = 1; want = 0; next } want { exit } on && /^```$/ { exit } on { print }' \
+    "$src/docs/operations.md" > "$root/root/doc-$b.sh"
+done
+missing=
+for b in $doc_blocks; do [[ -s $root/root/doc-$b.sh ]] || missing+=" $b"; done
+check "docs/operations.md has every ops-boot block (missing:${missing:- none})" test -z "$missing"
+check "docs/operations.md's install block has apt install" grep -q '^apt install ./sfts_\*.deb' "$root/root/doc-install.sh"
 
 # ---- boot ---------------------------------------------------------------------------------
 systemd-nspawn --quiet --keep-unit --register=no --private-network -D "$root" --machine=sftsboot --boot \
@@ -86,13 +96,29 @@ done
 echo "is-system-running: $state"
 check "boot finished (is-system-running --wait: running or degraded)" grep -qE '^(running|degraded)$' <<< "$state"
 check "PID 1 in the container is systemd" bash -c "$(declare -f in_ct); ct_pid=$ct_pid; in_ct 'cat /proc/1/comm' | grep -qx systemd"
+# doc_run NAME [STDIN]: docs/operations.md's block NAME as printed, inside the container, with sh -e
+# (-x: each command in the log); stdout to $work/NAME.out, stderr to $work/NAME.log. STDIN is what
+# the administrator types at a prompt (apt's "Do you want to continue?").
+doc_run() {
+  if [[ ! -s $root/root/doc-$1.sh ]]; then echo "docs/operations.md has no ops-boot block '$1'"; return 1; fi
+  local rc
+  printf '%s' "${2:-}" | nsenter -t "$ct_pid" -m -u -i -n -p -- /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+    LANG=C.UTF-8 /bin/sh -c "cd /root && sh -ex /root/doc-$1.sh" > "$work/$1.out" 2> "$work/$1.log"
+  rc=$?
+  if [[ $rc != 0 ]]; then
+    echo "docs/operations.md block '$1' failed (exit $rc):"
+    sed "s/^/  $1: /" "$work/$1.out" "$work/$1.log" | tail -25
+  fi
+  return $rc
+}
 echo "booted: $((SECONDS - t0)) s"
 
 # ---- the document's commands --------------------------------------------------------------
-in_ct 'sh -ex /root/install.sh' > "$work/install.log" 2>&1
+doc_run install
 rc=$?
+cat "$work/install.out" >> "$work/install.log"
 sed 's/^/install: /' "$work/install.log" | tail -25
-check "docs/operations.md Installing runs as printed (exit 0)" test "$rc" = 0
+check "docs/operations.md install block runs as printed (exit 0)" test "$rc" = 0
 if [[ $rc != 0 ]]; then
   in_ct 'journalctl -u sftsd --no-pager | tail -40' | sed 's/^/journal: /'
   tail -20 "$root/var/log/sftsd/sftsd.log" | sed 's/^/sftsd.log: /'
@@ -133,8 +159,7 @@ password = file:$c/password
 [paths]
 dir = $c/state
 CONF
-sfts-admin-service user add alice --role user
-sfts-admin-service enrollment create alice > "$c/enroll.txt"
+cp /root/enroll.txt "$c/enroll.txt"
 awk '/^secret/ {printf "%s", $2}' "$c/enroll.txt" > "$c/secret"
 SOFTHSM2_CONF=$c/softhsm2.conf sfts --config "$c/sfts.conf" --quiet enroll --token-id "$(awk '/^token-id/ {print $2}' "$c/enroll.txt")" --secret "file:$c/secret"
 SOFTHSM2_CONF=$c/softhsm2.conf sfts --config "$c/sfts.conf" --quiet ls --new-password "file:$c/password"
@@ -144,6 +169,10 @@ cat > "$root/root/sfts" <<'EOF'
 SOFTHSM2_CONF=/root/alice/softhsm2.conf exec sfts --config /root/alice/sfts.conf --quiet "$@"
 EOF
 chmod +x "$root/root/sfts"
+# The administrator: docs/operations.md "A first user" (user add, enrollment create); what it
+# prints (token id and secret) is what alice is given.
+check "docs/operations.md first-user block runs as printed" doc_run first-user
+cp "$work/first-user.out" "$root/root/enroll.txt"
 in_ct 'sh -e /root/client.sh' > "$work/client.log" 2>&1
 rc=$?
 sed 's/^/client: /' "$work/client.log" | tail -8
@@ -154,21 +183,23 @@ check "alice downloads" in_ct 'mkdir -p /root/dl && ./sfts get data.bin -o /root
 check "the round trip is byte for byte" cmp "$root/root/data.bin" "$root/root/dl/data.bin"
 
 # ---- reload re-reads the CRL --------------------------------------------------------------
-check "systemctl reload sftsd" in_ct 'systemctl reload sftsd'
+check "docs/operations.md reload block (systemctl reload sftsd) runs as printed" doc_run reload
 check "the log says the CRL was re-read" bash -c "for i in \$(seq 1 100); do grep -q 'reloaded on SIGHUP: CRL' '$root/var/log/sftsd/sftsd.log' && exit 0; sleep 0.2; done; exit 1"
 
 # ---- the server certificate renewed, the client unaffected --------------------------------
 old=$(openssl x509 -in "$root/var/lib/sftsd/server.crt" -noout -serial)
-check "sfts-admin-service cert renew-server" in_ct 'sfts-admin-service cert renew-server'
+check "docs/operations.md renew-server block (cert renew-server, restart) runs as printed" doc_run renew-server
+check "the block renewed with sfts-admin-service cert renew-server" grep -q 'sfts-admin-service cert renew-server' "$work/renew-server.log"
 new=$(openssl x509 -in "$root/var/lib/sftsd/server.crt" -noout -serial)
 check "server.crt has a new serial" test "$old" != "$new"
-check "systemctl restart sftsd" in_ct 'systemctl restart sftsd'
+check "sftsd is active again after the block's restart" bash -c "$(declare -f in_ct); ct_pid=$ct_pid; in_ct 'systemctl is-active sftsd' | grep -qx active"
 check "the server shows the new certificate" bash -c "$(declare -f in_ct); ct_pid=$ct_pid; in_ct 'openssl s_client -connect 127.0.0.1:8444 -CAfile /var/lib/sftsd/ca.crt -verify_return_error </dev/null 2>/dev/null | openssl x509 -noout -serial' | grep -qx '$new'"
 check "alice, unchanged, still gets in" in_ct './sfts ls'
 
 # ---- a revocation is refused --------------------------------------------------------------
 serial=$(openssl x509 -in "$root/root/alice/state/client.crt" -noout -serial 2>/dev/null | cut -d= -f2)
-check "sfts-admin-service cert revoke" in_ct "sfts-admin-service cert revoke $serial"
+check "docs/operations.md revoke block runs as printed" doc_run revoke
+check "the block revoked alice's certificate ($serial)" grep -qi "revoked $serial" "$work/revoke.out"
 check "alice's revoked certificate is refused" bash -c "$(declare -f in_ct); ct_pid=$ct_pid; for i in \$(seq 1 30); do in_ct './sfts ls' >/dev/null 2>&1 || exit 0; sleep 1; done; exit 1"
 
 # ---- the CRL re-signed automatically past its nextUpdate ----------------------------------
@@ -185,11 +216,12 @@ check "the new list still revokes alice" bash -c "openssl crl -in '$root/var/lib
 rm -f "$root/etc/systemd/system/sftsd.service.d/faketime.conf"
 
 # ---- remove and purge ---------------------------------------------------------------------
-check "apt-get remove sfts" in_ct 'DEBIAN_FRONTEND=noninteractive apt-get remove -y -q sfts'
+check "docs/operations.md remove block runs as printed (the admin answers y)" doc_run remove $'y\n'
 check "remove stopped sftsd" bash -c "$(declare -f in_ct); ct_pid=$ct_pid; ! in_ct 'systemctl is-active -q sftsd'"
 for d in /etc/sftsd /var/lib/sftsd/pki.db /var/lib/sftsd/tokens /var/log/sftsd; do check "remove keeps $d" test -e "$root$d"; done
-in_ct 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -q sfts' > "$work/purge.log" 2>&1
-check "apt-get purge sfts" grep -q "Purging configuration files for sfts" "$work/purge.log"
+doc_run purge $'y\n'
+cat "$work/purge.out" >> "$work/purge.log"
+check "docs/operations.md purge block runs as printed: apt purges sfts" grep -q "Purging configuration files for sfts" "$work/purge.log"
 check "purge says it kept the token store" grep -q "kept /var/lib/sftsd/tokens" "$work/purge.log"
 check "purge keeps the keys" test -n "$(ls -A "$root/var/lib/sftsd/tokens" 2>/dev/null)"
 for d in /etc/sftsd /var/lib/sftsd/pki.db /var/log/sftsd; do check "purge deletes $d" test ! -e "$root$d"; done
