@@ -71,6 +71,11 @@ missing=
 for b in $doc_blocks; do [[ -s $root/root/doc-$b.sh ]] || missing+=" $b"; done
 check "docs/operations.md has every ops-boot block (missing:${missing:- none})" test -z "$missing"
 check "docs/operations.md's install block has apt install" grep -q '^apt install ./sfts_\*.deb' "$root/root/doc-install.sh"
+# README.Debian repeats the install block's steps after apt install: the same commands, so that
+# the two cannot drift apart (its comments may differ).
+check "README.Debian prints the install block's commands" bash -c "
+  diff <(grep -v '^ *#' '$root/root/doc-install.sh' | grep -v '^apt install' | sed 's/^ *//') \
+       <(grep -E '^ {2,}[a-z]' '$src/packaging/debian/README.Debian' | grep -v '^ *#' | sed 's/^ *//')"
 
 # ---- boot ---------------------------------------------------------------------------------
 systemd-nspawn --quiet --keep-unit --register=no --private-network -D "$root" --machine=sftsboot --boot \
