@@ -87,6 +87,7 @@ struct Seen {
     std::optional<EnrollStart> start;
     std::optional<EnrollChallenge> challenge;
     std::optional<EnrollCsr> csr;
+    std::optional<EnrollResult> result;
     std::optional<UploadBegin> upload;
     std::optional<UploadEnd> upload_end;
     std::optional<BatchBegin> batch;
@@ -126,6 +127,7 @@ void on(Seen& seen, const EnrollCsr& m) {
 }
 
 void on(Seen& seen, const EnrollResult& m) {
+    seen.result = m;
     if (!seen.start || !seen.challenge || !seen.csr) return;
     const auto& s = *seen.start;
     const auto& c = *seen.challenge;
@@ -141,6 +143,27 @@ void on(Seen& seen, const EnrollResult& m) {
                b.blob(m.ca_cert_der);
                b.blob(m.cert_der);
                b.blob(tls);
+           });
+}
+
+void on(Seen& seen, const EnrollConfirm& m) {
+    if (!seen.start || !seen.challenge || !seen.csr || !seen.result) return;
+    const auto& s = *seen.start;
+    const auto& c = *seen.challenge;
+    const auto& csr = *seen.csr;
+    const auto& r = *seen.result;
+    Sha256 tls{};
+    std::copy(m.confirm_proof.begin(), m.confirm_proof.end(), tls.begin());  // any 32 bytes
+    record("enroll confirm transcript",
+           [&] { return enroll_confirm_transcript(s, c, csr, r.ca_cert_der, r.cert_der, tls, r.server_proof); },
+           [&](Back& b) {
+               b.domain(enroll_confirm_domain);
+               core(b, s, c, csr.csr_der);
+               b.blob(csr.client_proof);
+               b.blob(r.ca_cert_der);
+               b.blob(r.cert_der);
+               b.blob(tls);
+               b.blob(r.server_proof);
            });
 }
 

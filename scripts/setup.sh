@@ -8,6 +8,10 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates clang libclang-rt-14-dev llvm-14
   # crypto and tokens
   openssl libssl-dev libp11-dev libengine-pkcs11-openssl softhsm2 opensc p11-kit libp11-kit-dev
+  # other tokens in the tests (tests/support/tokens.sh): a software TPM 2.0 behind tpm2-pkcs11
+  swtpm swtpm-tools tpm2-abrmd libtss2-tcti-tabrmd0 libtpm2-pkcs11-1 libtpm2-pkcs11-tools tpm2-tools dbus python3
+  # ... opencryptoki's software token
+  opencryptoki
   # POCO (Net, NetSSL, Util, Data + SQLite), SQLite CLI
   libpoco-dev libsqlite3-dev sqlite3
   # tests, UI, login and password policy, systemd integration

@@ -36,6 +36,8 @@ struct ScramClient::Impl final : detail::SessionHandler {
     detail::SessionPtr session;
     Step step = Step::first;
     std::vector<std::uint8_t> salted;
+    std::vector<std::uint8_t> server_salt;  // of server-first, kept for later proofs
+    std::uint32_t server_iterations = 0;
 
     ~Impl() override {
         detail::cleanse(salted);
@@ -58,6 +60,8 @@ struct ScramClient::Impl final : detail::SessionHandler {
             fail(Errc::auth_failed, "malformed SCRAM server-first message");
         detail::cleanse(salted);
         salted = auth::salted_password(password, salt, iter);
+        server_salt = salt;
+        server_iterations = iter;
         std::string hex = ossl::hex(salted.data(), salted.size());
         int rc = gsasl_property_set(s, GSASL_SCRAM_SALTED_PASSWORD, hex.c_str());
         detail::cleanse(hex);
@@ -136,5 +140,7 @@ void ScramClient::verify_server_final(std::span<const std::uint8_t> server_final
 }
 
 const std::vector<std::uint8_t>& ScramClient::salted_password() const { return impl_->salted; }
+const std::vector<std::uint8_t>& ScramClient::salt() const { return impl_->server_salt; }
+std::uint32_t ScramClient::iterations() const { return impl_->server_iterations; }
 
 }  // namespace sfts::auth

@@ -17,6 +17,7 @@
 #include "sfts/hsm/pin.hpp"
 #include "sfts/ossl.hpp"
 #include "sfts/protocol/limits.hpp"
+#include "sfts/text.hpp"
 
 namespace {
 
@@ -25,9 +26,12 @@ using namespace sfts;
 constexpr const char* kUsage = R"(usage: sfts [OPTIONS] COMMAND [ARGS]
 
 commands:
-  enroll --user NAME [--token-id ID] [--secret SRC]
-                         make a key in your token and get a certificate (site secret, or a
-                         one-time token from your administrator with --token-id)
+  enroll --user NAME [--token-id ID] [--secret SRC] [--reuse-key]
+                         make a new key in your token and get a certificate for it (site
+                         secret, or a one-time token from your administrator with --token-id);
+                         the key it replaces is removed once the new certificate is confirmed.
+                         --reuse-key certifies the key already in the token instead (refused
+                         if a certificate of that key was revoked)
   ls                     list the files on the server
   put FILE... [--as NAME] [--overwrite]
                          upload files (signed with your token key)
@@ -51,9 +55,12 @@ options:
   --pin SRC              where the token PIN comes from
   --password SRC         where your password comes from
   --dir DIR              where ca.crt and client.crt are kept
-  --progress / --quiet   force or suppress the progress line
+  --progress / --quiet   force or suppress the progress line (--quiet: and notes on stderr)
 
 SRC is prompt (no echo; the default), file:PATH (mode 0600) or env:NAME.
+"--" ends the options: what follows are names, even when they start with '-'
+(sfts get -- -rf). ls prints names with spaces or unusual characters quoted, as GNU ls
+does ('my file', 'a'$'\n''b'), so that they can be pasted back into a shell.
 Every command that talks to the server warns on stderr (and in the client log) when your
 certificate expires within cert.warn_days (default 30) days.
 Exit status: 0 success, 1 usage, otherwise the error kind (see docs).
@@ -74,16 +81,21 @@ const std::map<std::string, bool> kOptions = {
     {"--token", true},       {"--module", true},   {"--pin", true},       {"--password", true},
     {"--dir", true},         {"--user", true},     {"--token-id", true},  {"--secret", true},
     {"--as", true},          {"-o", true},         {"--new-password", true}, {"--overwrite", false},
-    {"--progress", false},   {"--quiet", false},   {"--help", false},
+    {"--progress", false},   {"--reuse-key", false},   {"--quiet", false},   {"--help", false},
 };
 
 Args parse(int argc, char** argv) {
     Args a;
+    bool options_end = false;  // after "--" every argument is a name, even "-rf"
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
-        if (s.size() > 1 && s[0] == '-') {
+        if (!options_end && s == "--") {
+            options_end = true;
+        } else if (!options_end && s.size() > 1 && s[0] == '-') {
             auto it = kOptions.find(s);
-            if (it == kOptions.end()) throw UsageError("unknown option " + s);
+            if (it == kOptions.end())
+                throw UsageError("unknown option " + quote_name(s) + " (a name that starts with '-' goes after '--', e.g. sfts get -- " +
+                                 quote_name(s) + ")");
             if (it->second) {
                 if (i + 1 >= argc) throw UsageError(s + " needs a value");
                 a.opt[s] = argv[++i];
@@ -214,6 +226,7 @@ int run(const Args& a) {
             req.kind = proto::SecretKind::enrollment_token;
             req.token_id = a.opt.at("--token-id");
         }
+        req.reuse_key = a.flag.count("--reuse-key") > 0;
         std::string src = a.opt.count("--secret") ? a.opt.at("--secret") : "prompt";
         req.secret = hsm::read_secret(hsm::SecretSource::parse(src),
                                       req.kind == proto::SecretKind::site_secret ? "Enrollment secret: " : "One-time token secret: ");
@@ -223,7 +236,16 @@ int run(const Args& a) {
     }
 
     auto password = [&] { return hsm::read_secret(cfg.password, "Password: "); };
+    // The first login sets the password: to --new-password when given, else to the configured
+    // user.password (file:, env:, credential:) so that batch use needs no terminal, else to
+    // one asked for twice.
     auto first_password = [&] {
+        if (a.opt.count("--new-password")) return new_password_from(a);
+        if (cfg.password.kind != hsm::SecretSource::Kind::prompt) {
+            if (!a.flag.count("--quiet"))
+                std::cerr << "sfts: first login: your password is now the one from user.password\n";
+            return hsm::read_secret(cfg.password, "");
+        }
         std::cerr << "This account has no password yet: choose one (at least 8 characters).\n";
         return new_password_from(a);
     };
@@ -244,7 +266,7 @@ int run(const Args& a) {
             try {
                 f(a.pos[i]);
             } catch (const Error& e) {
-                std::cerr << "sfts: " << a.pos[i] << ": " << errc_name(e.kind()) << ": " << e.what() << "\n";
+                std::cerr << "sfts: " << quote_name(a.pos[i]) << ": " << errc_name(e.kind()) << ": " << escape_text(e.what()) << "\n";
                 if (e.kind() == Errc::io || e.kind() == Errc::protocol || e.kind() == Errc::timeout) throw;
                 rc = exit_code(e.kind());
             }
@@ -252,24 +274,33 @@ int run(const Args& a) {
     };
 
     if (cmd == "ls") {
-        for (const auto& e : session->list()) {
+        if (a.pos.size() != 1) throw UsageError("ls takes no arguments");
+        auto entries = session->list();
+        // An empty list says so: on a terminal on stdout; otherwise on stderr (unless --quiet),
+        // so that stdout stays exactly one line per file for scripts.
+        if (entries.empty()) {
+            if (isatty(STDOUT_FILENO)) std::cout << "no files\n";
+            else if (!a.flag.count("--quiet")) std::cerr << "sfts: no files\n";
+        }
+        for (const auto& e : entries) {
             char when[32];
             std::time_t t = static_cast<std::time_t>(e.mtime_ms / 1000);
             struct tm tm {};
             gmtime_r(&t, &tm);
             std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
             std::printf("%12llu  %s  %s  %-16s %s\n", static_cast<unsigned long long>(e.size), when,
-                        ossl::hex(e.sha256.data(), e.sha256.size()).c_str(), e.uploader.c_str(), e.name.c_str());
+                        ossl::hex(e.sha256.data(), e.sha256.size()).c_str(), quote_name(e.uploader).c_str(),
+                        quote_name(e.name).c_str());
         }
     } else if (cmd == "put") {
         if (a.opt.count("--as") && a.pos.size() != 2) throw UsageError("--as takes exactly one FILE");
         auto uploaded = [](const client::TransferResult& r) {
-            std::cout << "uploaded " << r.name << " (" << r.size << " bytes, sha256 " << ossl::hex(r.sha256.data(), 32)
+            std::cout << "uploaded " << quote_name(r.name) << " (" << r.size << " bytes, sha256 " << ossl::hex(r.sha256.data(), 32)
                       << ", receipt verified)\n";
         };
         auto upload_one = [&](const std::string& path) {
             std::string name = a.opt.count("--as") ? a.opt.at("--as") : basename_of(path);
-            ProgressLine line(progress, name);
+            ProgressLine line(progress, quote_name(name));
             uploaded(session->upload(path, name, overwrite, std::ref(line)));
         };
         // Several small regular files go as batches: one signature and one round trip for
@@ -313,7 +344,7 @@ int run(const Args& a) {
             try {
                 upload_one(path);
             } catch (const Error& e) {
-                std::cerr << "sfts: " << path << ": " << errc_name(e.kind()) << ": " << e.what() << "\n";
+                std::cerr << "sfts: " << quote_name(path) << ": " << errc_name(e.kind()) << ": " << escape_text(e.what()) << "\n";
                 if (e.kind() == Errc::io || e.kind() == Errc::protocol || e.kind() == Errc::timeout) throw;
                 rc = exit_code(e.kind());
             }
@@ -321,15 +352,15 @@ int run(const Args& a) {
     } else if (cmd == "get") {
         std::string dir = a.opt.count("-o") ? a.opt.at("-o") : ".";
         each([&](const std::string& name) {
-            ProgressLine line(progress, name);
+            ProgressLine line(progress, quote_name(name));
             auto r = session->download(name, dir + "/" + name, overwrite, std::ref(line));
-            std::cout << "downloaded " << name << " (" << r.size << " bytes, sha256 " << ossl::hex(r.sha256.data(), 32)
+            std::cout << "downloaded " << quote_name(name) << " (" << r.size << " bytes, sha256 " << ossl::hex(r.sha256.data(), 32)
                       << ", signature verified)\n";
         });
     } else if (cmd == "rm") {
         each([&](const std::string& name) {
             session->remove(name);
-            std::cout << "deleted " << name << "\n";
+            std::cout << "deleted " << quote_name(name) << "\n";
         });
     } else if (cmd == "passwd") {
         session->change_password(new_password_from(a));
@@ -358,7 +389,8 @@ int main(int argc, char** argv) {
         std::cerr << "sfts: " << e.what() << "\n\n" << kUsage;
         return 1;
     } catch (const sfts::Error& e) {
-        std::cerr << "sfts: " << sfts::errc_name(e.kind()) << ": " << e.what() << "\n";
+        // Escaped: a message may carry a name chosen by someone else (sfts/text.hpp).
+        std::cerr << "sfts: " << sfts::errc_name(e.kind()) << ": " << sfts::escape_text(e.what()) << "\n";
         return sfts::exit_code(e.kind());
     } catch (const std::exception& e) {
         std::cerr << "sfts: internal error: " << e.what() << "\n";

@@ -40,6 +40,12 @@ const std::vector<Option>& options() {
          [](ClientConfig& c, const std::string& k, const std::string& v) { c.timeout_ms = ini::parse_int(k, v, 100, 3600000); }},
         {"server.source_address", "", "local address to connect from (multi-homed hosts); empty: chosen by the system",
          [](ClientConfig& c, const std::string&, const std::string& v) { c.source_address = v; }},
+        {"server.connect_retries", "4",
+         "new tries, with growing randomised pauses, when the server closes the connection before TLS "
+         "begins (a busy server, or a blocked address); never after TLS or login failures. 0: no retry",
+         [](ClientConfig& c, const std::string& k, const std::string& v) { c.connect_retries = ini::parse_int(k, v, 0, 20); }},
+        {"server.connect_retry_ms", "10000", "the retries above end within this many ms of the first try",
+         [](ClientConfig& c, const std::string& k, const std::string& v) { c.connect_retry_ms = ini::parse_int(k, v, 0, 600000); }},
         {"token.module", hsm::kDefaultModulePath, "PKCS#11 module of your smartcard or token",
          [](ClientConfig& c, const std::string&, const std::string& v) { c.module = v; }},
         {"token.uri", "pkcs11:token=sfts-client", "RFC 7512 URI selecting your token",

@@ -1,9 +1,11 @@
 // Enrollment, client side (docs/protocol.md section 8). Nothing is stored until the server's
 // HMAC proof over the transcript, the certificates and the TLS certificate we saw checks out.
 #include <sstream>
+#include <variant>
 
 #include "connect.hpp"
 #include "log.hpp"
+#include "renew.hpp"
 #include "sfts/auth/hmac.hpp"
 #include "sfts/files.hpp"
 #include "sfts/hsm/key_provider.hpp"
@@ -15,14 +17,32 @@ namespace sfts::client {
 
 namespace {
 
+// Removes the key made for an enrollment unless the enrollment got far enough to keep it.
+struct FreshKey {
+    const hsm::Token& token;
+    const Secret& pin;
+    std::string label;
+    bool keep = false;
+    ~FreshKey() {
+        if (keep || label.empty()) return;
+        try {
+            token.open(true, &pin).destroy_objects(label);
+        } catch (...) {  // the next enrollment or renewal removes it
+        }
+    }
+};
+
 }  // namespace
+
+std::string enrollment_label(const ClientConfig& cfg) { return cfg.key_label.substr(0, 57) + ".enroll"; }
 
 Enrolled enroll_once(const ClientConfig& cfg, const Secret& pin, const EnrollRequest& req);
 
 Enrolled enroll(const ClientConfig& cfg, const Secret& pin, const EnrollRequest& req) {
     return logged(client_log(cfg),
                   "enroll '" + cfg.user + "' at " + cfg.host + ":" + std::to_string(cfg.enroll_port) +
-                      (req.kind == proto::SecretKind::site_secret ? " with the site secret" : " with a one-time token"),
+                      (req.kind == proto::SecretKind::site_secret ? " with the site secret" : " with a one-time token") +
+                      (req.reuse_key ? ", reusing the existing key" : ", new key"),
                   [&] { return enroll_once(cfg, pin, req); });
 }
 
@@ -31,21 +51,40 @@ Enrolled enroll_once(const ClientConfig& cfg, const Secret& pin, const EnrollReq
         fail(Errc::invalid_argument, "user name must be 1-64 of a-z 0-9 . _ - starting with a letter or digit");
     if (req.secret.empty()) fail(Errc::invalid_argument, "empty enrollment secret");
 
-    // The key pair lives in the token; an existing one is reused (a renewed certificate for the
-    // same key), otherwise one is generated there.
+    // By default a new key pair is made inside the token. If a key already has the configured
+    // label, the new one is made under a staging label: the old key stays as it is until the new
+    // certificate is confirmed and stored, and then goes, so the token never holds two keys under
+    // one label. (With no key there yet it is made under the configured label at once: libp11
+    // keeps the label it first saw for a key, so a process that enrolls and then connects, like
+    // sfts-tui, must find it under that label.) --reuse-key certifies the key already there (the
+    // server refuses a key whose certificate was revoked).
     auto& provider = hsm::KeyProvider::for_module(cfg.module);
     hsm::Token token(provider.module(), cfg.token);
-    bool generated = false;
-    {
-        auto session = token.open(true, &pin);
-        if (!session.find_key(cfg.key_label)) {
-            session.generate_rsa(cfg.key_label, 3072);
-            generated = true;
+    bool replacing = false;
+    if (!req.reuse_key) replacing = token.open(false, &pin).find_key(cfg.key_label).has_value();
+    const std::string staging = replacing ? enrollment_label(cfg) : cfg.key_label;
+    FreshKey fresh{token, pin, req.reuse_key ? std::string() : staging};
+    ossl::EvpPkeyPtr key;
+    if (req.reuse_key) {
+        {
+            auto session = token.open(false, &pin);
+            if (!session.find_key(cfg.key_label))
+                fail(Errc::not_found, "--reuse-key: there is no key '" + cfg.key_label + "' in token '" + token.label() +
+                                          "' to reuse");
         }
+        key = provider.private_key(cfg.token.with_object(cfg.key_label), pin);
+    } else {
+        hsm::KeyHandle made;
+        {
+            auto session = token.open(true, &pin);
+            if (replacing) session.destroy_objects(staging);  // left over from an attempt that failed
+            made = session.generate_rsa(staging, 3072);
+        }
+        key = provider.private_key(cfg.token.with_object(staging, made.id), pin);
     }
-    auto key = provider.private_key(cfg.token.with_object(cfg.key_label), pin);
     auto csr = pki::make_csr(key.get(), cfg.user);
     int n = i2d_X509_REQ(csr.get(), nullptr);
+    if (n <= 0) ossl::fail_ossl(Errc::crypto, "i2d_X509_REQ");
     proto::Bytes csr_der(static_cast<std::size_t>(n));
     unsigned char* p = csr_der.data();
     i2d_X509_REQ(csr.get(), &p);
@@ -77,6 +116,8 @@ Enrolled enroll_once(const ClientConfig& cfg, const Secret& pin, const EnrollReq
     ch->send(csr_msg, step_deadline(cfg));
     auto result = expect_reply<proto::EnrollResult>(ch->receive(step_deadline(cfg)));
 
+    // Nothing is confirmed, stored or replaced unless the server proves the secret: a relay
+    // that made us stop here leaves the server with an unconfirmed enrollment, which it undoes.
     auto expected = auth::hmac_sha256(
         req.secret.bytes(), proto::enroll_server_transcript(start, challenge, csr_msg, result.ca_cert_der, result.cert_der, tls_fp));
     if (!auth::equal_constant_time(expected, result.server_proof))
@@ -94,23 +135,53 @@ Enrolled enroll_once(const ClientConfig& cfg, const Secret& pin, const EnrollReq
         fail(Errc::integrity, "the issued certificate names another user");
     pki::verify_certificate(cert.get(), ca.get());
     pki::verify_certificate(server_tls_cert.get(), ca.get(), {pki::Purpose::server, nullptr, {}});
-
     make_dirs(cfg.dir, 0700);
+
+    // The server verified, we confirm: only now does the server make the enrollment final.
+    proto::EnrollConfirm confirm;
+    confirm.confirm_proof = auth::hmac_sha256(
+        req.secret.bytes(), proto::enroll_confirm_transcript(start, challenge, csr_msg, result.ca_cert_der,
+                                                            result.cert_der, tls_fp, result.server_proof));
+    std::string unacknowledged;
+    try {
+        ch->send(confirm, step_deadline(cfg));
+        auto m = ch->receive(step_deadline(cfg));
+        if (std::holds_alternative<proto::ErrorReply>(m)) fail_reply(m);  // refused: nothing stored
+        expect_reply<proto::OkReply>(std::move(m));
+    } catch (const Error& e) {
+        if (e.kind() != Errc::io && e.kind() != Errc::timeout) throw;
+        // Sent, but the answer was lost: the server may have made it final. Storing it is never
+        // worse (if it did not, the certificate is refused at login and the same secret enrolls
+        // again); not storing would waste a one-time token that was used.
+        unacknowledged = e.what();
+    }
+
+    fresh.keep = true;
     write_file_atomic(cfg.ca_path(), ossl::to_pem(ca.get()), 0644);
     write_file_atomic(cfg.cert_path(), ossl::to_pem(cert.get()), 0644);
     {
         auto session = token.open(true, &pin);
+        if (replacing) {
+            // The old key (and its certificate) make way for the new one, which takes their label.
+            session.destroy_objects(cfg.key_label);
+            session.relabel(staging, cfg.key_label);
+        }
         auto handle = session.find_key(cfg.key_label);
+        if (!handle) fail(Errc::token, "the enrolled key vanished from the token");
         session.store_certificate(cert.get(), cfg.key_label, handle->id, true);
     }
     try {
         ch->tls().close(step_deadline(cfg));
     } catch (const Error&) {  // the certificate is stored; a lost close_notify changes nothing
     }
+    if (!unacknowledged.empty())
+        fail(Errc::timeout, "certificate " + ossl::serial_hex(cert.get()) + " stored in " + cfg.cert_path() +
+                                ", but the server's acknowledgement of the confirmation was lost (" + unacknowledged +
+                                "): if the server refuses it at login, enroll again with the same secret");
 
     std::ostringstream o;
     o << "enrolled '" << cfg.user << "': certificate " << ossl::serial_hex(cert.get()) << " ("
-      << (generated ? "new" : "existing") << " RSA-3072 key '" << cfg.key_label << "' in token '" << token.label()
+      << (req.reuse_key ? "existing" : "new") << " RSA-3072 key '" << cfg.key_label << "' in token '" << token.label()
       << "')\n  certificate  " << cfg.cert_path() << "\n  CA           " << cfg.ca_path() << "  SHA-256 "
       << ossl::hex(pki::fingerprint(ca.get())) << "\n";
     return {std::move(cert), std::move(ca), o.str()};

@@ -4,11 +4,11 @@
 #include <Poco/FileChannel.h>
 #include <Poco/FormattingChannel.h>
 #include <Poco/NullChannel.h>
-#include <Poco/PatternFormatter.h>
 
 #include <mutex>
 
 #include "sfts/files.hpp"
+#include "sfts/log_format.hpp"
 
 namespace sfts::client {
 
@@ -26,7 +26,7 @@ Poco::Logger& client_log(const ClientConfig& cfg) {
         file->setProperty("rotation", "1 M");
         file->setProperty("archive", "number");
         file->setProperty("purgeCount", "5");
-        Poco::AutoPtr<Poco::PatternFormatter> fmt(new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p [%P] %t"));
+        Poco::AutoPtr<EscapingFormatter> fmt(new EscapingFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p [%P] %t"));
         log.setChannel(Poco::AutoPtr<Poco::Channel>(new Poco::FormattingChannel(fmt, file)));
         log.setLevel(Poco::Message::PRIO_INFORMATION);
     });

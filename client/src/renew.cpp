@@ -39,8 +39,7 @@ void check_issued(const ClientConfig& cfg, X509* cert, EVP_PKEY* key, const std:
 
 // Moves the token over to the renewed key: old objects out, the new key under the configured
 // label, the certificate beside it. Called only after DIR/client.crt holds the new certificate.
-void switch_token(const ClientConfig& cfg, hsm::Session& s, X509* cert) {
-    std::string staging = renewal_label(cfg);
+void switch_token(const ClientConfig& cfg, hsm::Session& s, X509* cert, const std::string& staging) {
     s.destroy_objects(cfg.key_label);
     s.relabel(staging, cfg.key_label);
     auto key = s.find_key(cfg.key_label);
@@ -64,6 +63,8 @@ struct StagingKey {
 };
 
 }  // namespace
+
+void finish_interrupted(const ClientConfig& cfg, const Secret& pin, const std::string& staging);
 
 std::string renewal_label(const ClientConfig& cfg) { return cfg.key_label.substr(0, 58) + ".renew"; }
 
@@ -96,9 +97,14 @@ std::optional<std::string> expiry_warning(const ClientConfig& cfg) {
 }
 
 void finish_interrupted_renewal(const ClientConfig& cfg, const Secret& pin) {
+    // An enrollment stages its new key the same way and is finished the same way.
+    finish_interrupted(cfg, pin, renewal_label(cfg));
+    finish_interrupted(cfg, pin, enrollment_label(cfg));
+}
+
+void finish_interrupted(const ClientConfig& cfg, const Secret& pin, const std::string& staging) {
     auto& provider = hsm::KeyProvider::for_module(cfg.module);
     hsm::Token token(provider.module(), cfg.token);
-    std::string staging = renewal_label(cfg);
     {
         auto s = token.open(false, &pin);
         if (!s.find_key(staging)) return;
@@ -110,12 +116,12 @@ void finish_interrupted_renewal(const ClientConfig& cfg, const Secret& pin) {
     if (file_exists(cfg.cert_path())) cert = ossl::x509_from_pem(read_file(cfg.cert_path()));
     ossl::EvpPkeyPtr cert_key(cert ? X509_get_pubkey(cert.get()) : nullptr);
     if (cert_key && same_key(cert_key.get(), pub.get())) {
-        switch_token(cfg, s, cert.get());
-        client_log(cfg).notice("finished an interrupted renewal: key '" + cfg.key_label + "' is now the renewed key, certificate " +
+        switch_token(cfg, s, cert.get(), staging);
+        client_log(cfg).notice("finished an interrupted renewal or enrollment: key '" + cfg.key_label + "' is now the new key, certificate " +
                                ossl::serial_hex(cert.get()));
     } else {
         s.destroy_objects(staging);
-        client_log(cfg).notice("removed the key of a renewal that did not complete (" + staging + ")");
+        client_log(cfg).notice("removed the key of a renewal or enrollment that did not complete (" + staging + ")");
     }
 }
 
@@ -166,7 +172,7 @@ Renewed Session::renew_once(const Secret& pin) {
     }
     {
         auto s = token.open(true, &pin);
-        switch_token(cfg, s, cert.get());
+        switch_token(cfg, s, cert.get(), staging);
     }
     std::time_t not_after = pki::to_time_t(X509_get0_notAfter(cert.get()));
     std::ostringstream o;

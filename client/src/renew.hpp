@@ -7,6 +7,8 @@ namespace sfts::client {
 
 // The label the new key pair has while a renewal is under way.
 std::string renewal_label(const ClientConfig& cfg);
+// Where enrollment makes its new key until the certificate is confirmed and stored (enroll.cpp).
+std::string enrollment_label(const ClientConfig& cfg);
 
 // A renewal stores DIR/client.crt first and then switches the token over (old key and
 // certificate out, the new key under the configured label, the new certificate beside it). If

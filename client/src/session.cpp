@@ -23,6 +23,7 @@
 #include "sfts/hsm/key_provider.hpp"
 #include "sfts/pki/pss.hpp"
 #include "sfts/protocol/records.hpp"
+#include "sfts/text.hpp"
 
 namespace sfts::client {
 
@@ -62,6 +63,13 @@ std::string dir_of(const std::string& path) {
 
 constexpr std::string_view kPartPrefix = ".sfts-part-";
 
+// What the server refuses for a new file, refused here first with a clearer message than the
+// encoder's: a name that prints as a blank.
+void check_new_name(const std::string& name) {
+    if (is_blank(name))
+        fail(Errc::invalid_argument, quote_name(name) + ": a file name cannot be blank (only spaces or invisible characters)");
+}
+
 // Removes the temporaries of downloads into dir whose process died (SIGKILL, power cut). A live
 // download holds an flock on its temporary, so only files nobody holds are taken for stale,
 // and only the very file whose lock we got is unlinked.
@@ -96,6 +104,8 @@ struct Session::Impl {
     ossl::EvpPkeyPtr server_key;  // the TLS peer's public key: signs receipts and download headers
     std::string user;
     std::vector<std::uint8_t> salted_password;
+    std::vector<std::uint8_t> salt;  // of the login's server-first message
+    std::uint32_t iterations = 0;
     std::uint64_t next_id = 1;
     Poco::Logger* log = nullptr;
 
@@ -139,6 +149,8 @@ struct Session::Impl {
         auto final_msg = expect_reply<proto::ScramServerFinal>(receive());
         scram.verify_server_final(final_msg.sasl);
         salted_password = scram.salted_password();
+        salt = scram.salt();
+        iterations = scram.iterations();
     }
 };
 
@@ -223,13 +235,27 @@ void Session::remove(const std::string& name) {
 }
 
 void Session::change_password(const Secret& new_password) {
-    logged(*impl_->log, "update (password change)", [&] { change_password_once(new_password); });
+    logged(*impl_->log, "update (password change)", [&] { change_password_once(impl_->salted_password, new_password); });
 }
 
-void Session::change_password_once(const Secret& new_password) {
+void Session::change_password(const Secret& current_password, const Secret& new_password) {
+    logged(*impl_->log, "update (password change)", [&] {
+        if (impl_->salt.empty()) fail(Errc::unavailable, "not logged in");
+        auto salted = auth::salted_password(current_password, impl_->salt, impl_->iterations);
+        try {
+            change_password_once(salted, new_password);
+        } catch (...) {
+            OPENSSL_cleanse(salted.data(), salted.size());
+            throw;
+        }
+        OPENSSL_cleanse(salted.data(), salted.size());
+    });
+}
+
+void Session::change_password_once(std::span<const std::uint8_t> salted_password, const Secret& new_password) {
     proto::UpdatePassword u;
     u.header = impl_->header();
-    u.old_proof = auth::password_change_proof(impl_->salted_password, proto::update_password_record(impl_->user, u.header));
+    u.old_proof = auth::password_change_proof(salted_password, proto::update_password_record(impl_->user, u.header));
     u.new_password = new_password.clone();
     impl_->ch->send(u, impl_->deadline());
     impl_->expect_ok();
@@ -262,6 +288,7 @@ TransferResult Session::upload(const std::string& local_path, const std::string&
 
 TransferResult Session::upload_once(const std::string& local_path, const std::string& remote_name, bool overwrite,
                                     const Progress& progress, const CancelFlag* cancel) {
+    check_new_name(remote_name);
     Fd fd(::open(local_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) fail(errno == ENOENT ? Errc::not_found : Errc::io, "cannot open " + local_path + ": " + std::strerror(errno));
     struct stat st {};
@@ -330,6 +357,7 @@ std::vector<TransferResult> Session::upload_batch_once(const std::vector<BatchIt
     // Sizes first, so that a file too large for a batch fails before anything is sent.
     std::uint64_t total = 0;
     for (const auto& it : items) {
+        check_new_name(it.remote_name);
         struct stat st {};
         if (::stat(it.local_path.c_str(), &st) != 0)
             fail(errno == ENOENT ? Errc::not_found : Errc::io, "cannot open " + it.local_path + ": " + std::strerror(errno));

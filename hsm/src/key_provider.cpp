@@ -81,6 +81,7 @@ ossl::EvpPkeyPtr KeyProvider::private_key(const ObjectUri& uri, const Secret& pi
     auto key = session.find_key(uri.object, uri.id);
     std::string what = "token '" + token.label() + "', object '" + uri.object + "'";
     if (!key) fail(Errc::not_found, what + ": no private key");
+    session.require_protected(key->priv, key->label);
 
     Engine& engine = engine_for(token);
     // The engine copies the PIN; we cannot wipe its copy, only keep it inside the process.

@@ -6,6 +6,8 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <map>
 
@@ -183,7 +185,24 @@ Session Token::open(bool read_write, const Secret* pin) const {
     Session s(*this, h);
     if (pin) {
         CK_RV rv = module_->fn()->C_Login(h, CKU_USER, utf8(*pin), pin->size());
-        if (rv != CKR_USER_ALREADY_LOGGED_IN) check_rv(rv, "C_Login", ctx);
+        if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+            // Say in words what the token says about its PIN (after the failure: the counters
+            // have moved), so a user stops before the last try.
+            std::string state;
+            CK_TOKEN_INFO ti{};
+            if (module_->fn()->C_GetTokenInfo(slot_, &ti) == CKR_OK) {
+                if (rv == CKR_PIN_LOCKED || (ti.flags & CKF_USER_PIN_LOCKED))
+                    state = "the user PIN is locked: the token's security officer must unlock or reset it";
+                else if (ti.flags & CKF_USER_PIN_FINAL_TRY)
+                    state = "one more wrong PIN locks the token";
+                else if (ti.flags & CKF_USER_PIN_COUNT_LOW)
+                    state = "few PIN tries are left before the token locks";
+            } else if (rv == CKR_PIN_LOCKED) {
+                state = "the user PIN is locked: the token's security officer must unlock or reset it";
+            }
+            if (!state.empty()) ctx += " (" + state + ")";
+            check_rv(rv, "C_Login", ctx);
+        }
     }
     return s;
 }
@@ -212,6 +231,40 @@ std::vector<CK_OBJECT_HANDLE> Session::find(std::vector<CK_ATTRIBUTE> tmpl, std:
     return found;
 }
 
+namespace {
+
+// The attribute templates tried in order. Every one keeps what sfts relies on (a token object,
+// private, sensitive, not extractable, for signing, with our label and id); they differ in
+// what they say about usages sfts does not need. The token decides what it leaves out.
+struct KeyTemplate {
+    const char* name;
+    const char* left_to_token;
+    bool usages_off;  // CKA_ENCRYPT/DECRYPT/WRAP/UNWRAP explicitly false
+    bool exponent;    // CKA_PUBLIC_EXPONENT 65537 (else the token's default, 65537 everywhere seen)
+    bool key_type;    // CKA_KEY_TYPE on both halves (implied by the mechanism)
+};
+constexpr KeyTemplate key_templates[] = {
+    {"full", "", true, true, true},
+    {"reduced", "encrypt/decrypt/wrap/unwrap", false, true, true},
+    {"minimal", "encrypt/decrypt/wrap/unwrap, public exponent, key type", false, false, false},
+};
+
+bool worth_retrying(CK_RV rv) {
+    return rv == CKR_TEMPLATE_INCONSISTENT || rv == CKR_GENERAL_ERROR || rv == CKR_ATTRIBUTE_VALUE_INVALID ||
+           rv == CKR_ATTRIBUTE_TYPE_INVALID;
+}
+
+void stderr_notice(const std::string& message) { std::fprintf(stderr, "sfts: %s\n", message.c_str()); }
+std::atomic<void (*)(const std::string&)> g_notice{stderr_notice};
+
+}  // namespace
+
+void set_notice_handler(void (*handler)(const std::string& message)) {
+    g_notice.store(handler ? handler : stderr_notice);
+}
+
+void notice(const std::string& message) { g_notice.load()(message); }
+
 KeyHandle Session::generate_rsa(const std::string& label, CK_ULONG bits) {
     if (label.empty() || label.size() > 64) fail(Errc::invalid_argument, "key label must be 1 to 64 bytes");
     if (bits < 2048 || bits > 8192) fail(Errc::invalid_argument, "RSA key size must be 2048 to 8192 bits");
@@ -223,28 +276,80 @@ KeyHandle Session::generate_rsa(const std::string& label, CK_ULONG bits) {
     CK_BYTE exponent[] = {0x01, 0x00, 0x01};
     CK_KEY_TYPE kt = CKK_RSA;
     auto* lbl = const_cast<char*>(label.data());
-    std::vector<CK_ATTRIBUTE> pub = {
-        {CKA_TOKEN, &yes, sizeof yes},          {CKA_PRIVATE, &no, sizeof no},
-        {CKA_VERIFY, &yes, sizeof yes},         {CKA_ENCRYPT, &no, sizeof no},
-        {CKA_WRAP, &no, sizeof no},             {CKA_KEY_TYPE, &kt, sizeof kt},
-        {CKA_MODULUS_BITS, &bits, sizeof bits}, {CKA_PUBLIC_EXPONENT, exponent, sizeof exponent},
-        {CKA_LABEL, lbl, label.size()},         {CKA_ID, id.data(), id.size()},
-    };
-    std::vector<CK_ATTRIBUTE> priv = {
-        {CKA_TOKEN, &yes, sizeof yes},        {CKA_PRIVATE, &yes, sizeof yes},
-        {CKA_SENSITIVE, &yes, sizeof yes},    {CKA_EXTRACTABLE, &no, sizeof no},
-        {CKA_SIGN, &yes, sizeof yes},         {CKA_DECRYPT, &no, sizeof no},
-        {CKA_UNWRAP, &no, sizeof no},         {CKA_KEY_TYPE, &kt, sizeof kt},
-        {CKA_LABEL, lbl, label.size()},       {CKA_ID, id.data(), id.size()},
-    };
     CK_MECHANISM mech{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
     KeyHandle k;
-    check_rv(token_->module().fn()->C_GenerateKeyPair(h_, &mech, pub.data(), pub.size(), priv.data(), priv.size(),
-                                                      &k.pub, &k.priv),
-             "C_GenerateKeyPair", context(label));
+    std::vector<std::string> refused;  // "NAME template (CKR_...)" for each one the token turned down
+    CK_RV rv = CKR_OK;
+    const KeyTemplate* used = nullptr;
+    for (const KeyTemplate& kt_def : key_templates) {
+        std::vector<CK_ATTRIBUTE> pub = {
+            {CKA_TOKEN, &yes, sizeof yes},          {CKA_PRIVATE, &no, sizeof no},
+            {CKA_VERIFY, &yes, sizeof yes},         {CKA_MODULUS_BITS, &bits, sizeof bits},
+            {CKA_LABEL, lbl, label.size()},         {CKA_ID, id.data(), id.size()},
+        };
+        std::vector<CK_ATTRIBUTE> priv = {
+            {CKA_TOKEN, &yes, sizeof yes},        {CKA_PRIVATE, &yes, sizeof yes},
+            {CKA_SENSITIVE, &yes, sizeof yes},    {CKA_EXTRACTABLE, &no, sizeof no},
+            {CKA_SIGN, &yes, sizeof yes},         {CKA_LABEL, lbl, label.size()},
+            {CKA_ID, id.data(), id.size()},
+        };
+        if (kt_def.usages_off) {
+            pub.push_back({CKA_ENCRYPT, &no, sizeof no});
+            pub.push_back({CKA_WRAP, &no, sizeof no});
+            priv.push_back({CKA_DECRYPT, &no, sizeof no});
+            priv.push_back({CKA_UNWRAP, &no, sizeof no});
+        }
+        if (kt_def.exponent) pub.push_back({CKA_PUBLIC_EXPONENT, exponent, sizeof exponent});
+        if (kt_def.key_type) {
+            pub.push_back({CKA_KEY_TYPE, &kt, sizeof kt});
+            priv.push_back({CKA_KEY_TYPE, &kt, sizeof kt});
+        }
+        k.pub = k.priv = CK_INVALID_HANDLE;
+        rv = token_->module().fn()->C_GenerateKeyPair(h_, &mech, pub.data(), pub.size(), priv.data(), priv.size(),
+                                                     &k.pub, &k.priv);
+        if (rv == CKR_OK) {
+            used = &kt_def;
+            k.key_template = kt_def.name;
+            break;
+        }
+        refused.push_back(std::string(kt_def.name) + " template (" + ckr_name(rv) + ")");
+        if (!worth_retrying(rv)) break;
+    }
+    if (rv != CKR_OK) {
+        std::string why;
+        for (const auto& r : refused) why += (why.empty() ? "" : "; ") + r;
+        throw Error(kind_of(rv), context(label) + ": C_GenerateKeyPair failed: " + ckr_name(rv) +
+                                     (refused.size() > 1 ? " (templates tried: " + why + ")" : ""));
+    }
+    if (!refused.empty()) {
+        std::string why;
+        for (const auto& r : refused) why += (why.empty() ? "" : ", ") + r;
+        notice(context(label) + ": the token refused the " + why + "; key generated with the " + used->name +
+               " template (" + used->left_to_token + " left to the token)");
+    }
     k.label = label;
     k.id = std::move(id);
+    try {
+        require_protected(k.priv, label);
+    } catch (...) {
+        auto* fn = token_->module().fn();
+        fn->C_DestroyObject(h_, k.priv);
+        if (k.pub != CK_INVALID_HANDLE) fn->C_DestroyObject(h_, k.pub);
+        throw;
+    }
     return k;
+}
+
+void Session::require_protected(CK_OBJECT_HANDLE priv, const std::string& label) {
+    auto a = attributes(priv);
+    const char* bad = !a.sensitive           ? "CKA_SENSITIVE is false"
+                      : a.extractable        ? "CKA_EXTRACTABLE is true"
+                      : !a.always_sensitive  ? "CKA_ALWAYS_SENSITIVE is false"
+                      : !a.never_extractable ? "CKA_NEVER_EXTRACTABLE is false"
+                                             : nullptr;
+    if (bad)
+        fail(Errc::token, context(label) + ": the token reports " + bad +
+                              ": sfts only uses private keys that never leave the token");
 }
 
 std::optional<KeyHandle> Session::find_key(const std::string& label, const std::vector<std::uint8_t>& id) {
@@ -286,23 +391,27 @@ std::optional<KeyHandle> Session::find_key(const std::string& label, const std::
 }
 
 KeyAttributes Session::attributes(CK_OBJECT_HANDLE priv) {
-    CK_BBOOL token = 0, prv = 0, sens = 0, extr = 1, asens = 0, nextr = 0, sign = 0;
-    std::vector<CK_ATTRIBUTE> t = {
-        {CKA_TOKEN, &token, sizeof token},         {CKA_PRIVATE, &prv, sizeof prv},
-        {CKA_SENSITIVE, &sens, sizeof sens},       {CKA_EXTRACTABLE, &extr, sizeof extr},
-        {CKA_ALWAYS_SENSITIVE, &asens, sizeof asens}, {CKA_NEVER_EXTRACTABLE, &nextr, sizeof nextr},
-        {CKA_SIGN, &sign, sizeof sign},
+    // One attribute at a time: a token that does not know one of them (CKR_ATTRIBUTE_TYPE_INVALID)
+    // must not hide the others. An unreadable one keeps its pessimistic default below.
+    auto* fn = token_->module().fn();
+    auto read = [&](CK_ATTRIBUTE_TYPE type, CK_BBOOL fallback) {
+        CK_BBOOL v = fallback;
+        CK_ATTRIBUTE a{type, &v, sizeof v};
+        CK_RV rv = fn->C_GetAttributeValue(h_, priv, &a, 1);
+        if (rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_DEVICE_REMOVED ||
+            rv == CKR_TOKEN_NOT_PRESENT)
+            check_rv(rv, "C_GetAttributeValue", context());
+        if (rv != CKR_OK || a.ulValueLen != sizeof v) return fallback;
+        return v;
     };
-    check_rv(token_->module().fn()->C_GetAttributeValue(h_, priv, t.data(), t.size()), "C_GetAttributeValue",
-             context());
     KeyAttributes a;
-    a.token = token;
-    a.is_private = prv;
-    a.sensitive = sens;
-    a.extractable = extr;
-    a.always_sensitive = asens;
-    a.never_extractable = nextr;
-    a.sign = sign;
+    a.token = read(CKA_TOKEN, CK_FALSE);
+    a.is_private = read(CKA_PRIVATE, CK_FALSE);
+    a.sensitive = read(CKA_SENSITIVE, CK_FALSE);
+    a.extractable = read(CKA_EXTRACTABLE, CK_TRUE);
+    a.always_sensitive = read(CKA_ALWAYS_SENSITIVE, CK_FALSE);
+    a.never_extractable = read(CKA_NEVER_EXTRACTABLE, CK_FALSE);
+    a.sign = read(CKA_SIGN, CK_FALSE);
     CK_ATTRIBUTE m{CKA_MODULUS, nullptr, 0};
     if (token_->module().fn()->C_GetAttributeValue(h_, priv, &m, 1) == CKR_OK) a.modulus_bits = m.ulValueLen * 8;
     return a;

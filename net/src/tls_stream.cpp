@@ -152,7 +152,19 @@ void TlsStream::handshake(Deadline deadline) {
         const int sys = errno;
         if (rc == 1) break;
         const int err = SSL_get_error(ssl_, rc);
-        if (!wants_io(err)) fail_tls(err, sys, "TLS handshake");
+        if (!wants_io(err)) {
+            // Not one byte from the server: it hung up on our ClientHello without speaking TLS.
+            if (!ctx_->is_server() && BIO_number_read(SSL_get_rbio(ssl_)) == 0) {
+                broken_ = true;
+                auto f = detail::classify_failure(ssl_, err, sys);
+                if (f.kind == Errc::io)
+                    throw ClosedBeforeTls(Errc::io, "TLS handshake with " + peer_ +
+                                                        ": the server closed the connection before TLS began (" +
+                                                        f.reason + ")");
+                fail(f.kind, "TLS handshake with " + peer_ + ": " + f.reason);
+            }
+            fail_tls(err, sys, "TLS handshake");
+        }
         wait(err, deadline, "TLS handshake");
     }
     // Checked again here, not only trusted to the callback-less verify mode (docs/conventions.md §9).

@@ -1,5 +1,8 @@
 #include "sfts/pki/authority.hpp"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -127,9 +130,10 @@ Authority::Authority(const PkiConfig& cfg, const Secret& pin)
     }
 }
 
-ossl::X509Ptr Authority::issue_client(const ValidatedCsr& csr) {
+ossl::X509Ptr Authority::issue_client(const ValidatedCsr& csr, std::optional<std::time_t> pending_until) {
+    registry_.check_key(csr.public_key.get());
     auto cert = issue_client_certificate(ca_cert_.get(), ca_key_.get(), csr, cfg_.client);
-    registry_.record_issued(cert.get(), "client");
+    registry_.record_issued(cert.get(), "client", pending_until);
     return cert;
 }
 
@@ -139,6 +143,8 @@ ossl::X509Ptr Authority::renew_client(const ValidatedCsr& csr, const std::string
     if (old->kind != "client" || old->subject != csr.username)
         fail(Errc::permission_denied, "certificate " + old_serial + " is not a client certificate of '" + csr.username + "'");
     if (old->revoked_at) fail(Errc::permission_denied, "certificate " + old_serial + " is revoked (already renewed?)");
+    if (old->pending()) fail(Errc::permission_denied, "certificate " + old_serial + " is not confirmed yet");
+    registry_.check_key(csr.public_key.get());
     ClientCertOptions opts = cfg_.client;
     if (days > 0) opts.days = days;
     auto cert = issue_client_certificate(ca_cert_.get(), ca_key_.get(), csr, opts);
@@ -160,6 +166,49 @@ ossl::X509Ptr Authority::renew_client(const ValidatedCsr& csr, const std::string
 void Authority::revoke(const std::string& serial_hex, int reason) {
     registry_.revoke(serial_hex, reason, std::time(nullptr));
     publish_crl();
+}
+
+std::vector<unsigned char> Authority::derive_secret(std::string_view purpose) {
+    constexpr std::string_view domain = "sfts-derived-key-v1";
+    std::vector<unsigned char> info;
+    auto lp = [&](std::string_view s) {
+        auto n = static_cast<std::uint32_t>(s.size());
+        for (int shift = 24; shift >= 0; shift -= 8) info.push_back(static_cast<unsigned char>(n >> shift));
+        info.insert(info.end(), s.begin(), s.end());
+    };
+    lp(domain);
+    lp(purpose);
+    if (EVP_PKEY_get_base_id(ca_key_.get()) != EVP_PKEY_RSA)
+        fail(Errc::crypto, "deriving a key needs an RSA CA key (deterministic signatures)");
+    auto digest = ossl::sha256(info.data(), info.size());
+    auto sign = [&] {
+        ossl::EvpPkeyCtxPtr pctx(EVP_PKEY_CTX_new(ca_key_.get(), nullptr));
+        if (!pctx || EVP_PKEY_sign_init(pctx.get()) <= 0 ||
+            EVP_PKEY_CTX_set_rsa_padding(pctx.get(), RSA_PKCS1_PADDING) <= 0 ||
+            EVP_PKEY_CTX_set_signature_md(pctx.get(), EVP_sha256()) <= 0)
+            ossl::fail_ossl(Errc::crypto, "CA key: signature set-up for key derivation");
+        std::size_t n = 0;
+        if (EVP_PKEY_sign(pctx.get(), nullptr, &n, digest.data(), digest.size()) <= 0)
+            ossl::fail_ossl(Errc::crypto, "CA key: signature size for key derivation");
+        std::vector<unsigned char> sig(n);
+        if (EVP_PKEY_sign(pctx.get(), sig.data(), &n, digest.data(), digest.size()) <= 0)
+            ossl::fail_ossl(Errc::crypto, "CA key: signature for key derivation");
+        sig.resize(n);
+        return sig;
+    };
+    auto s1 = sign();
+    auto s2 = sign();
+    bool same = s1 == s2;
+    std::vector<unsigned char> in(info.begin(), info.end());
+    auto n = static_cast<std::uint32_t>(s1.size());
+    for (int shift = 24; shift >= 0; shift -= 8) in.push_back(static_cast<unsigned char>(n >> shift));
+    in.insert(in.end(), s1.begin(), s1.end());
+    auto out = ossl::sha256(in.data(), in.size());
+    OPENSSL_cleanse(s1.data(), s1.size());
+    OPENSSL_cleanse(s2.data(), s2.size());
+    OPENSSL_cleanse(in.data(), in.size());
+    if (!same) fail(Errc::crypto, "the CA key's signatures are not deterministic: cannot derive a key from it");
+    return out;
 }
 
 ossl::X509CrlPtr Authority::publish_crl() {

@@ -33,6 +33,7 @@ constexpr std::array table{
     row<EnrollChallenge>("enroll_challenge", server),
     row<EnrollCsr>("enroll_csr", client),
     row<EnrollResult>("enroll_result", server),
+    row<EnrollConfirm>("enroll_confirm", client),
     row<ScramClientFirst>("scram_client_first", client),
     row<ScramServerFirst>("scram_server_first", server),
     row<ScramClientFinal>("scram_client_final", client),

@@ -103,4 +103,18 @@ EnrollResult EnrollResult::decode(ByteView body) {
     return m;
 }
 
+Bytes EnrollConfirm::encode() const {
+    Writer w;
+    w.fixed(confirm_proof);
+    return std::move(w).take();
+}
+
+EnrollConfirm EnrollConfirm::decode(ByteView body) {
+    Reader r(body);
+    EnrollConfirm m;
+    m.confirm_proof = r.fixed<hmac_size>();
+    r.expect_end();
+    return m;
+}
+
 }  // namespace sfts::proto

@@ -29,7 +29,11 @@ constexpr std::array transitions{
     Transition{E, expect_enroll_start, T::enroll_start, challenge_pending},
     Transition{E, challenge_pending, T::enroll_challenge, expect_csr},
     Transition{E, expect_csr, T::enroll_csr, result_pending},
-    Transition{E, result_pending, T::enroll_result, closed},
+    // Two-phase: the server makes nothing final until the client, having verified the server's
+    // proof, confirms (docs/protocol.md 4.2).
+    Transition{E, result_pending, T::enroll_result, expect_confirm},
+    Transition{E, expect_confirm, T::enroll_confirm, confirm_pending},
+    Transition{E, confirm_pending, T::ok_reply, closed},
 
     Transition{F, expect_hello, T::hello, server_hello_pending},
     Transition{F, server_hello_pending, T::server_hello, authenticating},
@@ -97,7 +101,7 @@ constexpr std::array transitions{
 
 constexpr std::array state_names{
     "expect_hello", "server_hello_pending", "expect_enroll_start", "challenge_pending",
-    "expect_csr", "result_pending", "authenticating", "scram_server_first_pending",
+    "expect_csr", "result_pending", "expect_confirm", "confirm_pending", "authenticating", "scram_server_first_pending",
     "expect_scram_client_final", "scram_server_final_pending", "initial_password_pending",
     "authenticated", "reply_pending", "list_pending", "help_pending", "upload_begin_pending",
     "in_upload", "upload_end_pending", "batch_begin_pending", "in_batch", "batch_end_pending",

@@ -37,15 +37,33 @@ Bytes enroll_client_transcript(const EnrollStart& start, const EnrollChallenge& 
     return std::move(w).take();
 }
 
-Bytes enroll_server_transcript(const EnrollStart& start, const EnrollChallenge& challenge,
-                               const EnrollCsr& csr, ByteView ca_cert_der, ByteView cert_der,
-                               const Sha256& tls_cert_sha256) {
-    Writer w = start_with(enroll_server_domain);
+namespace {
+
+void put_result(Writer& w, const EnrollStart& start, const EnrollChallenge& challenge, const EnrollCsr& csr,
+                ByteView ca_cert_der, ByteView cert_der, const Sha256& tls_cert_sha256) {
     put_core(w, start, challenge, csr.csr_der);
     w.bytes(csr.client_proof, hmac_size, "client proof");
     w.nonempty_bytes(ca_cert_der, max_cert_bytes, "ca certificate");
     w.nonempty_bytes(cert_der, max_cert_bytes, "certificate");
     w.bytes(tls_cert_sha256, sha256_size, "tls certificate sha256");
+}
+
+}  // namespace
+
+Bytes enroll_server_transcript(const EnrollStart& start, const EnrollChallenge& challenge,
+                               const EnrollCsr& csr, ByteView ca_cert_der, ByteView cert_der,
+                               const Sha256& tls_cert_sha256) {
+    Writer w = start_with(enroll_server_domain);
+    put_result(w, start, challenge, csr, ca_cert_der, cert_der, tls_cert_sha256);
+    return std::move(w).take();
+}
+
+Bytes enroll_confirm_transcript(const EnrollStart& start, const EnrollChallenge& challenge,
+                                const EnrollCsr& csr, ByteView ca_cert_der, ByteView cert_der,
+                                const Sha256& tls_cert_sha256, const Hmac& server_proof) {
+    Writer w = start_with(enroll_confirm_domain);
+    put_result(w, start, challenge, csr, ca_cert_der, cert_der, tls_cert_sha256);
+    w.bytes(server_proof, hmac_size, "server proof");
     return std::move(w).take();
 }
 

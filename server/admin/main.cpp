@@ -25,6 +25,8 @@
 #include "sfts/pki/x509.hpp"
 #include "sfts/server/abuse.hpp"
 #include "sfts/server/config.hpp"
+#include "sfts/text.hpp"
+#include "sfts/server/context.hpp"
 
 namespace {
 
@@ -68,7 +70,8 @@ constexpr const char* kUsage = R"(usage: sfts-admin [--config FILE] COMMAND [ARG
   role delete NAME           remove a role no user has
   enrollment create USER [--hours N]
                              a one-time enrollment token bound to USER (default 72 h);
-                             its secret is printed once
+                             its secret is printed once and stored only sealed by a key
+                             derived in the server token (needs the token PIN)
   enrollment list            tokens and their state
   enrollment revoke ID       withdraw an unused token
   block list                 blocked sources, with reason and expiry
@@ -81,6 +84,7 @@ constexpr const char* kUsage = R"(usage: sfts-admin [--config FILE] COMMAND [ARG
 SRC is where a secret comes from: file:PATH (mode 0600), env:NAME, credential:NAME
 ($CREDENTIALS_DIRECTORY/NAME, systemd LoadCredential=), or prompt (the default).
 The configuration file is --config, else $SFTS_CONFIG, else /etc/sftsd/sftsd.conf when present.
+"--" ends the options: what follows is positional even if it starts with '-'.
 )";
 
 struct Args {
@@ -102,9 +106,12 @@ struct UsageError : std::runtime_error {
 
 Args parse(int argc, char** argv) {
     Args a;
+    bool options_end = false;  // after "--" every argument is positional, even "--x" or "-rf"
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
-        if (s.rfind("--", 0) == 0) {
+        if (!options_end && s == "--") {
+            options_end = true;
+        } else if (!options_end && s.rfind("--", 0) == 0) {
             auto it = kTakesValue.find(s);
             if (it == kTakesValue.end()) throw UsageError("unknown option " + s);
             if (it->second) {
@@ -150,8 +157,9 @@ int token_cmd(const Args& a, const server::Config& cfg) {
     if (p.size() == 2 && p[1] == "list") {
         auto m = hsm::Module::load(module);
         for (const auto& t : m->tokens())
-            std::cout << "slot " << t.slot << "  " << (t.initialized ? "'" + t.label + "'" : "(uninitialised)")
-                      << "  " << t.manufacturer << " / " << t.model << "  serial " << t.serial << "\n";
+            std::cout << "slot " << t.slot << "  " << (t.initialized ? "'" + escape_text(t.label) + "'" : "(uninitialised)")
+                      << "  " << escape_text(t.manufacturer) << " / " << escape_text(t.model) << "  serial "
+                      << escape_text(t.serial) << "\n";
         return 0;
     }
     if (p.size() == 2 && p[1] == "init") {
@@ -210,8 +218,9 @@ int database_cmd(const Args& a, const server::Config& cfg) {
             need(2);
             std::printf("%-24s %-14s %-9s %s\n", "USER", "ROLE", "PASSWORD", "STATE");
             for (const auto& u : db->list_users())
-                std::printf("%-24s %-14s %-9s %s%s\n", u.name.c_str(), u.role.c_str(), u.verifier ? "set" : "none",
-                            account_state(u, cfg).c_str(), u.must_change_password ? ", must change password" : "");
+                std::printf("%-24s %-14s %-9s %s%s\n", escape_text(u.name).c_str(), escape_text(u.role).c_str(),
+                            u.verifier ? "set" : "none", account_state(u, cfg).c_str(),
+                            u.must_change_password ? ", must change password" : "");
             return 0;
         }
         if (sub == "add") {
@@ -302,7 +311,8 @@ int database_cmd(const Args& a, const server::Config& cfg) {
             std::printf("%-28s %-8s %-22s %s\n", "SOURCE", "OFFENSES", "UNTIL", "REASON");
             for (const auto& b : db->list_blocks()) {
                 std::string until = b.until_ms > now ? date(static_cast<std::time_t>(b.until_ms / 1000)) : "lifted/expired";
-                std::printf("%-28s %-8d %-22s %s\n", b.source.c_str(), b.offenses, until.c_str(), b.reason.c_str());
+                std::printf("%-28s %-8d %-22s %s\n", escape_text(b.source).c_str(), b.offenses, until.c_str(),
+                            escape_text(b.reason).c_str());
             }
             return 0;
         }
@@ -380,8 +390,13 @@ int database_cmd(const Args& a, const server::Config& cfg) {
             } catch (const std::exception&) {
             }
             if (hours < 1 || hours > 24 * 90 || std::to_string(hours) != hours_s) throw UsageError("--hours must be 1 to 2160");
+            // The secret is stored sealed under a key derived in the server token (docs/operations.md,
+            // "What the user database holds"), so this needs the token PIN.
+            auto pin = token_pin(cfg);
+            pki::Authority ca(cfg.pki, pin);
+            auto seal = server::enrollment_seal(ca);
             std::int64_t now = server::system_now_ms();
-            auto t = db->create_enrollment_token(p[2], now + std::int64_t{hours} * 3600 * 1000, now);
+            auto t = db->create_enrollment_token(p[2], now + std::int64_t{hours} * 3600 * 1000, now, seal);
             admin_audit(cfg, "enrollment_token_create", {{"user", p[2]}, {"token_id", t.token.id}, {"hours", hours_s}});
             // The secret is shown once, here, for the administrator to hand over out of band.
             std::cout << "token-id " << t.token.id << "\nsecret   " << t.secret.view() << "\nfor user '" << p[2]
@@ -393,8 +408,12 @@ int database_cmd(const Args& a, const server::Config& cfg) {
             need(2);
             std::int64_t now = server::system_now_ms();
             for (const auto& t : db->list_enrollment_tokens())
-                std::cout << t.id << "  " << t.username << "  "
-                          << (t.used_ms ? "used" : (t.expires_ms <= now ? "expired" : "open")) << "\n";
+                std::cout << escape_text(t.id) << "  " << escape_text(t.username) << "  "
+                          << (t.used_ms ? "used"
+                              : t.voided ? "void (from before secrets were sealed: create a new one)"
+                              : t.expires_ms <= now ? "expired"
+                                                    : "open")
+                          << "\n";
             return 0;
         }
         if (sub == "revoke") {
@@ -510,12 +529,14 @@ int run(const Args& a) {
         std::cout << "SERIAL                            KIND    SUBJECT              NOT AFTER             DAYS  STATE\n";
         for (const auto& c : reg.list()) {
             long long left = (static_cast<long long>(c.not_after) - static_cast<long long>(now)) / 86400;
-            std::string state = c.revoked_at                 ? "revoked " + date(*c.revoked_at)
+            std::string state = c.revoked_at                 ? "revoked " + date(*c.revoked_at) +
+                                                                   (c.never_confirmed() ? " (enrollment never confirmed)" : "")
+                                : c.pending()                ? "pending (enrollment not confirmed yet)"
                                 : c.not_after <= now         ? "expired"
                                 : c.kind == "client" && left < within ? "valid, expiring soon"
                                                                       : "valid";
             std::string days = c.not_after <= now ? "-" : std::to_string(left);
-            std::printf("%-33s %-7s %-20s %-21s %5s  %s\n", c.serial_hex.c_str(), c.kind.c_str(), c.subject.c_str(),
+            std::printf("%-33s %-7s %-20s %-21s %5s  %s\n", c.serial_hex.c_str(), c.kind.c_str(), escape_text(c.subject).c_str(),
                         date(c.not_after).c_str(), days.c_str(), state.c_str());
         }
         return 0;
@@ -564,7 +585,7 @@ int run(const Args& a) {
         std::string path = opt(a, "--file", cfg.service.audit_log);
         auto r = audit::verify(path);
         std::cout << path << ": " << r.records << " records, last " << r.last_seq << ":" << r.last_hash << "\n";
-        for (const auto& problem : r.problems) std::cout << "  " << problem << "\n";
+        for (const auto& problem : r.problems) std::cout << "  " << escape_text(problem) << "\n";
         if (!r.ok) fail(Errc::integrity, "the audit trail has been tampered with or damaged");
         std::cout << "chain intact (records removed from the end show only against an anchor in the server log)\n";
         return 0;
@@ -591,7 +612,7 @@ int main(int argc, char** argv) {
         std::cerr << "sfts-admin: " << e.what() << "\n\n" << kUsage;
         return 1;
     } catch (const sfts::Error& e) {
-        std::cerr << "sfts-admin: " << sfts::errc_name(e.kind()) << ": " << e.what() << "\n";
+        std::cerr << "sfts-admin: " << sfts::errc_name(e.kind()) << ": " << sfts::escape_text(e.what()) << "\n";
         return sfts::exit_code(e.kind());
     } catch (const std::exception& e) {
         std::cerr << "sfts-admin: internal error: " << e.what() << "\n";

@@ -114,6 +114,8 @@ const std::vector<Option>& options() {
          [](Config& c, const std::string& k, const std::string& v) { c.limits.quota_files = parse_int(k, v, 0, 100000000); }},
         {"limits.max_transfers_per_user", "4", "uploads and downloads one user may run at once",
          [](Config& c, const std::string& k, const std::string& v) { c.limits.max_transfers_per_user = parse_int(k, v, 1, 1000); }},
+        {"limits.enroll_confirm_timeout_s", "120", "an enrollment the client has not confirmed this many seconds after the server's answer is undone (its certificate revoked) and can be redone",
+         [](Config& c, const std::string& k, const std::string& v) { c.limits.enroll_confirm_timeout_s = parse_int(k, v, 1, 3600); }},
         {"abuse.failure_threshold", "3", "authentication failures from one source (IPv6: per /64) that block it",
          [](Config& c, const std::string& k, const std::string& v) { c.abuse.failure_threshold = parse_int(k, v, 1, 1000); }},
         {"abuse.failure_window_h", "24", "hours within which those failures count",

@@ -41,6 +41,7 @@
 #include "sfts/error.hpp"
 #include "sfts/files.hpp"
 #include "sfts/hsm/pin.hpp"
+#include "sfts/log_format.hpp"
 #include "sfts/server/config.hpp"
 #include "sfts/server/context.hpp"
 
@@ -154,7 +155,8 @@ private:
 // Error(invalid_argument) naming log.file and the path when the file cannot be opened (its
 // directory missing, say), instead of POCO's bare "File not found" at the first message.
 Poco::Logger& setup_logging(const server::Config& cfg) {
-    Poco::AutoPtr<Poco::PatternFormatter> fmt(new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p [%I] %t"));
+    // Every line escaped (sfts::escape_text): names from peers cannot forge lines or drive terminals.
+    Poco::AutoPtr<EscapingFormatter> fmt(new EscapingFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p [%I] %t"));
     Poco::AutoPtr<Poco::Channel> out;
     if (cfg.log.file.empty()) {
         out = new Poco::ConsoleChannel(std::cerr);

@@ -46,7 +46,7 @@ refused() {
 
 # A client certificate from our CA for a software key (as e2e_test's dave): the control.
 openssl req -new -newkey rsa:3072 -nodes -keyout "$work/dave.key" -subj /CN=dave -out "$work/dave.csr" 2>/dev/null
-check "issue dave a certificate (sfts-admin; dave is no user: --force)" admin cert issue --force --csr "$work/dave.csr" --out "$work/dave.crt"
+check "issue dave a certificate (sfts-admin; dave is no user: --force)" admin cert issue --csr "$work/dave.csr" --out "$work/dave.crt" --force
 dave=(-cert "$work/dave.crt" -key "$work/dave.key")
 ports=("$file_port" "$enroll_port")
 who() { [[ $1 == "$file_port" ]] && echo "file service" || echo "enrollment"; }
@@ -190,7 +190,7 @@ openssl x509 -req -in "$work/pete.csr" -CA "$work/evilca.crt" -CAkey "$work/evil
   -extfile "$work/pete.ext" -out "$work/pete.crt" 2>/dev/null
 # revoked: issued by sfts-admin, revoked, CRL reloaded on SIGHUP
 openssl req -new -newkey rsa:3072 -nodes -keyout "$work/rita.key" -subj /CN=rita -out "$work/rita.csr" 2>/dev/null
-check "issue rita a certificate (--force: no user)" admin cert issue --force --csr "$work/rita.csr" --out "$work/rita.crt"
+check "issue rita a certificate (no user: --force)" admin cert issue --csr "$work/rita.csr" --out "$work/rita.crt" --force
 accepted "control: rita is accepted before revocation" "$file_port" -tls1_3 $(cert rita)
 check "revoke rita" admin cert revoke "$(openssl x509 -noout -serial -in "$work/rita.crt" | cut -d= -f2)"
 kill -HUP "$server_pid"

@@ -347,7 +347,7 @@ std::vector<Entry> read_corpus(const std::string& path) {
         auto sp = line.find(' ');
         std::string expect = line.substr(0, sp);
         std::string rest = sp == std::string::npos ? "" : line.substr(sp + 1);
-        static const std::set<std::string> known = {"protocol", "limit", "frame", "invalid", "literal"};
+        static const std::set<std::string> known = {"protocol", "limit", "frame", "invalid", "blank", "literal"};
         if (!known.count(expect)) throw Error(Errc::invalid_argument, "corpus line " + std::to_string(n) + ": unknown expectation");
         out.push_back({expect, unescape(rest, n), n});
     }
@@ -363,6 +363,11 @@ bool as_expected(const std::string& expect, Op op, const std::string& name, cons
     if (expect == "limit") return a.kind == Errc::limit_exceeded;
     if (expect == "frame") return a.kind == Errc::limit_exceeded || a.cut;
     if (expect == "invalid") return a.kind == Errc::invalid_argument && !a.cut;
+    if (expect == "blank") {  // legal on the wire, so absent like any other name; never a new file
+        if (op == Op::upload) return a.kind == Errc::invalid_argument && !a.cut;
+        if (op == Op::list) return a.kind == Errc::ok && !a.cut;
+        return a.kind == Errc::not_found && !a.cut;
+    }
     return false;
 }
 

@@ -544,6 +544,12 @@ BOOST_AUTO_TEST_CASE(password_change_proof_checks) {
     const auto& v = server.verifier();
     auto recomputed = salted_password(Secret("correct horse battery staple"), v.salt, v.iterations);
     BOOST_TEST(password_change_proof(recomputed, record) == proof);
+    // The client keeps the server-first's salt and iterations, so a password typed again later
+    // (the terminal UI's F2) gives the same proof, and a wrong one does not.
+    BOOST_TEST(client.salt() == v.salt, boost::test_tools::per_element());
+    BOOST_TEST(client.iterations() == v.iterations);
+    auto typed_again = salted_password(Secret("correct horse battery staple"), client.salt(), client.iterations());
+    BOOST_TEST(verify_password_change_proof(v, record, password_change_proof(typed_again, record)));
     // Wrong old password.
     auto wrong = salted_password(Secret("wrong horse battery staple"), v.salt, v.iterations);
     BOOST_TEST(!verify_password_change_proof(v, record, password_change_proof(wrong, record)));

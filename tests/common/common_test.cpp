@@ -17,6 +17,11 @@
 #include "sfts/hsm/pin.hpp"
 #include "sfts/secret.hpp"
 #include "sfts/server/config.hpp"
+#include "sfts/text.hpp"
+#include "sfts/log_format.hpp"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Message.h>
 #include "softhsm_fixture.hpp"
 
 using namespace sfts;
@@ -335,4 +340,113 @@ BOOST_AUTO_TEST_CASE(config_defaults_and_errors_name_the_option) {
     // Every default round-trips through the documented defaults file.
     test::write_text(path, server::Config::defaults_ini());
     BOOST_TEST(server::load_config(path).pki.server.days == c.pki.server.days);
+}
+
+// Issue 13 item 8: nothing a peer chooses may reach a log line or a terminal raw.
+BOOST_AUTO_TEST_CASE(escape_text_leaves_no_control_byte) {
+    BOOST_TEST(escape_text("report.pdf") == "report.pdf");
+    BOOST_TEST(escape_text("a\nb") == "a\\nb");
+    BOOST_TEST(escape_text("x\r\ty") == "x\\r\\ty");
+    BOOST_TEST(escape_text("\033[2J") == "\\x1b[2J");
+    BOOST_TEST(escape_text(std::string("a\0b", 3)) == "a\\x00b");
+    BOOST_TEST(escape_text("\x7f") == "\\x7f");
+    BOOST_TEST(escape_text("back\\slash") == "back\\\\slash");  // so "\n" typed in a name stays distinct
+    BOOST_TEST(escape_text("a\\nb") != escape_text("a\nb"));
+    // valid UTF-8 stays readable
+    BOOST_TEST(escape_text("r\xc3\xa9sum\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80") ==
+               "r\xc3\xa9sum\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80");
+    // C1 CSI, bidi override, line separator, BOM: invisible or terminal-controlling
+    BOOST_TEST(escape_text("\xc2\x9b" "2J") == "\\u009b2J");
+    BOOST_TEST(escape_text("evil\xe2\x80\xaetxt.exe") == "evil\\u202etxt.exe");
+    BOOST_TEST(escape_text("a\xe2\x80\xa8" "b") == "a\\u2028b");
+    BOOST_TEST(escape_text("\xef\xbb\xbfx") == "\\ufeffx");
+    // invalid UTF-8: one \xHH per byte
+    BOOST_TEST(escape_text("\xff\xfe") == "\\xff\\xfe");
+    BOOST_TEST(escape_text("\xc0\xaf") == "\\xc0\\xaf");                // overlong '/'
+    BOOST_TEST(escape_text("\xed\xa0\x80") == "\\xed\\xa0\\x80");       // surrogate U+D800
+    BOOST_TEST(escape_text("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");  // > U+10FFFF
+    BOOST_TEST(escape_text("\xe6\x97") == "\\xe6\\x97");                // truncated
+    BOOST_TEST(escape_text("\x80z") == "\\x80z");                       // stray continuation
+    BOOST_TEST(!has_unsafe_text("plain name-1.txt"));
+    BOOST_TEST(!has_unsafe_text("back\\slash"));
+    BOOST_TEST(has_unsafe_text("a\nb"));
+    BOOST_TEST(has_unsafe_text("\xff"));
+
+    // Exhaustive over all one- and two-byte inputs: no control byte survives.
+    auto clean = [](const std::string& e) {
+        for (unsigned char c : e)
+            if (c < 0x20 || c == 0x7f) return false;
+        return true;
+    };
+    for (int a = 0; a < 256; ++a) {
+        BOOST_TEST(clean(escape_text(std::string(1, static_cast<char>(a)))));
+        for (int b = 0; b < 256; ++b) {
+            std::string s{static_cast<char>(a), static_cast<char>(b)};
+            if (!clean(escape_text(s))) BOOST_FAIL("control byte survives for " << a << "," << b);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(quote_name_quotes_like_gnu_ls) {
+    BOOST_TEST(quote_name("report.pdf") == "report.pdf");
+    BOOST_TEST(quote_name("-rf") == "-rf");
+    BOOST_TEST(quote_name("r\xc3\xa9sum\xc3\xa9") == "r\xc3\xa9sum\xc3\xa9");
+    BOOST_TEST(quote_name("") == "''");
+    BOOST_TEST(quote_name("   ") == "'   '");
+    BOOST_TEST(quote_name("trailing ") == "'trailing '");
+    BOOST_TEST(quote_name("a b") == "'a b'");
+    BOOST_TEST(quote_name("it's") == "'it'\\''s'");
+    BOOST_TEST(quote_name("$(rm)") == "'$(rm)'");
+    BOOST_TEST(quote_name("~x") == "'~x'");
+    BOOST_TEST(quote_name("a\nb") == "'a'$'\\n''b'");
+    BOOST_TEST(quote_name("\033[2J") == "$'\\x1b''[2J'");
+    BOOST_TEST(quote_name("\xff") == "$'\\xff'");
+}
+
+BOOST_AUTO_TEST_CASE(blank_names_are_recognised) {
+    BOOST_TEST(is_blank(""));
+    BOOST_TEST(is_blank(" "));
+    BOOST_TEST(is_blank("   "));
+    BOOST_TEST(is_blank("\xc2\xa0 \xe3\x80\x80"));         // NBSP, ideographic space
+    BOOST_TEST(is_blank("\xe2\x80\x8b"));                   // zero width space
+    BOOST_TEST(!is_blank(" a "));
+    BOOST_TEST(!is_blank("trailing "));
+    BOOST_TEST(!is_blank("-"));
+    BOOST_TEST(!is_blank(" \xff"));
+}
+
+BOOST_AUTO_TEST_CASE(quote_name_round_trips_through_bash) {
+    // What ls prints must give back the exact name when pasted into a shell.
+    if (access("/bin/bash", X_OK) != 0) BOOST_FAIL("/bin/bash is needed");
+    const std::string names[] = {"a b", "it's", "a\nb", "\033[2J", "x\xff" "y", " lead", "tab\there",
+                                 "back\\slash", "\xe2\x80\xae" "bidi", "mix 'q' \"d\" $HOME `x` \x01"};
+    for (const auto& n : names) {
+        // The quoted name goes through bash itself (popen's /bin/sh may lack $'...').
+        char script[] = "/tmp/sfts-quote-XXXXXX";
+        int fd = mkstemp(script);
+        BOOST_REQUIRE(fd >= 0);
+        std::string body = "printf %s " + quote_name(n) + "\n";
+        BOOST_REQUIRE(write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size()));
+        close(fd);
+        std::string cmd = std::string("/bin/bash ") + script;
+        FILE* p = popen(cmd.c_str(), "r");
+        BOOST_REQUIRE(p);
+        std::string got;
+        char buf[256];
+        std::size_t k;
+        while ((k = fread(buf, 1, sizeof buf, p)) > 0) got.append(buf, k);
+        BOOST_TEST(pclose(p) == 0);
+        unlink(script);
+        BOOST_TEST(got == n, "round trip of " << escape_text(n) << " via " << escape_text(quote_name(n)));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(log_formatter_escapes_every_line) {
+    Poco::AutoPtr<EscapingFormatter> fmt(new EscapingFormatter("%p %t"));
+    Poco::Message m("sftsd", "upload 'x\n2026-01-01T00:00:00Z Information forged\033[2J' refused", Poco::Message::PRIO_WARNING);
+    std::string line;
+    fmt->format(m, line);
+    BOOST_TEST(line == "Warning upload 'x\\n2026-01-01T00:00:00Z Information forged\\x1b[2J' refused");
+    BOOST_TEST(line.find('\n') == std::string::npos);
+    BOOST_TEST(line.find('\033') == std::string::npos);
 }

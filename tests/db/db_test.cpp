@@ -1,9 +1,13 @@
 #define BOOST_TEST_MODULE db
 #include <boost/test/unit_test.hpp>
 
+#include <openssl/hmac.h>
 #include <sqlite3.h>
 
+#include <array>
 #include <atomic>
+#include <cstdlib>
+#include <span>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -20,6 +24,27 @@ using P = Permission;
 namespace {
 
 constexpr std::int64_t kNow = 1'700'000'000'000;  // injected clock (ms)
+
+// The sealing PRF of enrollment secrets: HMAC-SHA256 under a key the database never sees.
+std::array<std::uint8_t, 32> hmac_with(std::uint8_t key_byte, std::span<const std::uint8_t> data) {
+    std::array<std::uint8_t, 32> key{}, out{};
+    key.fill(key_byte);
+    unsigned int n = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out.data(), &n);
+    return out;
+}
+const SealPrf test_seal = [](std::span<const std::uint8_t> d) { return hmac_with(0x5E, d); };
+const SealPrf other_seal = [](std::span<const std::uint8_t> d) { return hmac_with(0x99, d); };
+
+std::string file_bytes(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return {};
+    std::string out;
+    char buf[65536];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+    std::fclose(f);
+    return out;
+}
 
 struct Fixture {
     test::TempDir dir;
@@ -193,7 +218,7 @@ BOOST_FIXTURE_TEST_CASE(unknown_role_and_bad_names_are_rejected, Fixture) {
 
 BOOST_FIXTURE_TEST_CASE(enrollment_token_lifecycle, Fixture) {
     db->create_user(user("alice", "unregistered"));
-    auto t = db->create_enrollment_token("alice", kNow + 60'000, kNow);
+    auto t = db->create_enrollment_token("alice", kNow + 60'000, kNow, test_seal);
     BOOST_TEST(t.token.id.size() == 32u);
     BOOST_TEST(t.token.id.find_first_not_of("0123456789abcdef") == std::string::npos);
     BOOST_TEST(t.secret.size() == 43u);  // 32 bytes, base64url, no padding
@@ -208,40 +233,107 @@ BOOST_FIXTURE_TEST_CASE(enrollment_token_lifecycle, Fixture) {
     BOOST_REQUIRE(list.size() == 1u);
     BOOST_TEST((list[0] == t.token));
 
-    auto s = db->enrollment_token_secret(t.token.id, "alice", kNow + 1);
+    auto s = db->enrollment_token_secret(t.token.id, "alice", kNow + 1, test_seal);
     BOOST_REQUIRE(s.has_value());
     BOOST_TEST(s->view() == t.secret.view());
-    BOOST_TEST(!db->enrollment_token_secret(t.token.id, "mallory", kNow + 1).has_value());
-    BOOST_TEST(!db->enrollment_token_secret("00000000000000000000000000000000", "alice", kNow + 1).has_value());
-    BOOST_TEST(!db->enrollment_token_secret(t.token.id, "alice", kNow + 60'000).has_value());  // expired
+    BOOST_TEST(!db->enrollment_token_secret(t.token.id, "mallory", kNow + 1, test_seal).has_value());
+    BOOST_TEST(!db->enrollment_token_secret("00000000000000000000000000000000", "alice", kNow + 1, test_seal).has_value());
+    BOOST_TEST(!db->enrollment_token_secret(t.token.id, "alice", kNow + 60'000, test_seal).has_value());  // expired
 
     BOOST_TEST(db->consume_enrollment_token(t.token.id, kNow + 2));
     BOOST_TEST(!db->consume_enrollment_token(t.token.id, kNow + 3));
-    BOOST_TEST(!db->enrollment_token_secret(t.token.id, "alice", kNow + 4).has_value());
+    BOOST_TEST(!db->enrollment_token_secret(t.token.id, "alice", kNow + 4, test_seal).has_value());
     list = db->list_enrollment_tokens();
     BOOST_REQUIRE(list.size() == 1u);
     BOOST_TEST((list[0].used_ms == std::optional<std::int64_t>(kNow + 2)));
 
     // Two tokens never share a secret or an id.
-    auto t2 = db->create_enrollment_token("alice", kNow + 60'000, kNow);
+    auto t2 = db->create_enrollment_token("alice", kNow + 60'000, kNow, test_seal);
     BOOST_TEST(t2.token.id != t.token.id);
     BOOST_TEST(t2.secret.view() != t.secret.view());
-    BOOST_TEST((sfts::test::kind_of([&] { db->create_enrollment_token("alice", kNow, kNow); }) == Errc::invalid_argument));
+    BOOST_TEST((sfts::test::kind_of([&] { db->create_enrollment_token("alice", kNow, kNow, test_seal); }) == Errc::invalid_argument));
+}
+
+BOOST_FIXTURE_TEST_CASE(token_secret_is_stored_only_sealed, Fixture) {
+    auto t = db->create_enrollment_token("alice", kNow + 60'000, kNow, test_seal);
+    const std::string secret(t.secret.view());
+    BOOST_TEST(secret.size() == 43u);
+    // With the right key the secret comes back; with any other it is a different one.
+    BOOST_TEST(db->enrollment_token_secret(t.token.id, "alice", kNow + 1, test_seal)->view() == secret);
+    BOOST_TEST(db->enrollment_token_secret(t.token.id, "alice", kNow + 1, other_seal)->view() != secret);
+    // The file (and its WAL) never holds the secret, in any encoding of it.
+    db.reset();
+    for (const auto& f : {path, path + "-wal"}) BOOST_TEST(file_bytes(f).find(secret) == std::string::npos);
+    sqlite3* raw = nullptr;
+    BOOST_REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+    std::unique_ptr<sqlite3, int (*)(sqlite3*)> c(raw, sqlite3_close);
+    int clear_columns = -1;
+    sqlite3_exec(
+        c.get(), "SELECT COUNT(*) FROM pragma_table_info('enrollment_tokens') WHERE name = 'secret'",
+        [](void* out, int, char** v, char**) { *static_cast<int*>(out) = std::atoi(v[0]); return 0; }, &clear_columns,
+        nullptr);
+    BOOST_TEST(clear_columns == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_version_3_database_voids_its_clear_token_secrets) {
+    test::TempDir dir;
+    const std::string path = dir.file("old.db");
+    const std::string clear = "Clear-Secret-From-Version-3-xxxxxxxxxxxxxxx";
+    {
+        auto db = Database::open_sqlite(path);
+        db->create_user(user("alice"));
+    }
+    {  // back to what version 3 had: the secret in clear, one open token and one used one
+        sqlite3* raw = nullptr;
+        BOOST_REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+        std::unique_ptr<sqlite3, int (*)(sqlite3*)> c(raw, sqlite3_close);
+        const std::string sql =
+            "DROP TABLE enrollment_tokens;"
+            " CREATE TABLE enrollment_tokens (id VARCHAR(64) PRIMARY KEY, username VARCHAR(64) NOT NULL,"
+            " secret VARCHAR(64) NOT NULL, expires_ms BIGINT NOT NULL, used_ms BIGINT, created_ms BIGINT NOT NULL);"
+            " INSERT INTO enrollment_tokens VALUES ('00aa', 'alice', '" + clear + "', " + std::to_string(kNow + 60'000) +
+            ", NULL, " + std::to_string(kNow) + ");"
+            " INSERT INTO enrollment_tokens VALUES ('00bb', 'alice', 'another-clear-secret', " +
+            std::to_string(kNow + 60'000) + ", " + std::to_string(kNow + 5) + ", " + std::to_string(kNow) + ");"
+            " UPDATE schema_version SET version = 3";
+        BOOST_REQUIRE(sqlite3_exec(c.get(), sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+        BOOST_REQUIRE(file_bytes(path).find(clear) != std::string::npos ||
+                      file_bytes(path + "-wal").find(clear) != std::string::npos);
+    }
+    {
+        auto db = Database::open_sqlite(path);
+        auto list = db->list_enrollment_tokens();
+        BOOST_REQUIRE(list.size() == 2u);
+        BOOST_TEST(list[0].id == "00aa");
+        BOOST_TEST(list[0].voided);  // was open: its secret sat in the file in clear
+        BOOST_TEST(!list[1].voided);  // was used: nothing to void
+        BOOST_TEST(list[1].used_ms.has_value());
+        // No secret, whatever key: a voided token never enrolls.
+        BOOST_TEST(!db->enrollment_token_secret("00aa", "alice", kNow + 1, test_seal).has_value());
+        BOOST_TEST(!db->consume_enrollment_token("00bb", kNow + 1));
+        // New tokens work as usual.
+        auto t = db->create_enrollment_token("alice", kNow + 60'000, kNow, test_seal);
+        BOOST_TEST(db->enrollment_token_secret(t.token.id, "alice", kNow + 1, test_seal).has_value());
+    }
+    // Neither the tables nor the file's free pages nor the WAL keep the old clear values.
+    BOOST_TEST(file_bytes(path).find(clear) == std::string::npos);
+    BOOST_TEST(file_bytes(path + "-wal").find(clear) == std::string::npos);
+    BOOST_TEST(file_bytes(path).find("another-clear-secret") == std::string::npos);
 }
 
 BOOST_FIXTURE_TEST_CASE(expired_token_is_refused, Fixture) {
-    auto t = db->create_enrollment_token("bob", kNow + 1000, kNow);
-    BOOST_TEST(db->enrollment_token_secret(t.token.id, "bob", kNow + 999).has_value());
-    BOOST_TEST(!db->enrollment_token_secret(t.token.id, "bob", kNow + 1000).has_value());
+    auto t = db->create_enrollment_token("bob", kNow + 1000, kNow, test_seal);
+    BOOST_TEST(db->enrollment_token_secret(t.token.id, "bob", kNow + 999, test_seal).has_value());
+    BOOST_TEST(!db->enrollment_token_secret(t.token.id, "bob", kNow + 1000, test_seal).has_value());
     BOOST_TEST(!db->consume_enrollment_token(t.token.id, kNow + 1000));
     BOOST_TEST(!db->consume_enrollment_token(t.token.id, kNow + 5000));
     BOOST_TEST(!db->list_enrollment_tokens().front().used_ms.has_value());
 }
 
 BOOST_FIXTURE_TEST_CASE(revoked_token_is_refused, Fixture) {
-    auto t = db->create_enrollment_token("bob", kNow + 60'000, kNow);
+    auto t = db->create_enrollment_token("bob", kNow + 60'000, kNow, test_seal);
     db->revoke_enrollment_token(t.token.id);
-    BOOST_TEST(!db->enrollment_token_secret(t.token.id, "bob", kNow + 1).has_value());
+    BOOST_TEST(!db->enrollment_token_secret(t.token.id, "bob", kNow + 1, test_seal).has_value());
     BOOST_TEST(!db->consume_enrollment_token(t.token.id, kNow + 1));
     BOOST_TEST(db->list_enrollment_tokens().empty());
     BOOST_TEST((sfts::test::kind_of([&] { db->revoke_enrollment_token(t.token.id); }) == Errc::not_found));
@@ -249,17 +341,17 @@ BOOST_FIXTURE_TEST_CASE(revoked_token_is_refused, Fixture) {
 
 BOOST_FIXTURE_TEST_CASE(deleting_a_user_drops_their_tokens, Fixture) {
     db->create_user(user("alice"));
-    auto t = db->create_enrollment_token("alice", kNow + 60'000, kNow);
+    auto t = db->create_enrollment_token("alice", kNow + 60'000, kNow, test_seal);
     db->delete_user("alice");
     db->create_user(user("alice"));
-    BOOST_TEST(!db->enrollment_token_secret(t.token.id, "alice", kNow + 1).has_value());
+    BOOST_TEST(!db->enrollment_token_secret(t.token.id, "alice", kNow + 1, test_seal).has_value());
 }
 
 BOOST_FIXTURE_TEST_CASE(racing_consumers_exactly_one_wins, Fixture) {
     // Two Database objects as two servers sharing the file, four threads on each.
     auto other = Database::open_sqlite(path);
     for (int round = 0; round < 10; ++round) {
-        auto t = db->create_enrollment_token("alice", kNow + 60'000, kNow);
+        auto t = db->create_enrollment_token("alice", kNow + 60'000, kNow, test_seal);
         std::atomic<int> wins{0}, errors{0}, ready{0};
         std::vector<std::thread> threads;
         for (int i = 0; i < 8; ++i)
@@ -400,7 +492,7 @@ BOOST_FIXTURE_TEST_CASE(database_survives_reopen, Fixture) {
     User a = user("alice", "auditor");
     a.verifier = verifier(3);
     db->create_user(a);
-    auto t = db->create_enrollment_token("alice", kNow + 60'000, kNow);
+    auto t = db->create_enrollment_token("alice", kNow + 60'000, kNow, test_seal);
     db->put_file(file("kept"));
     db.reset();
 
@@ -409,7 +501,7 @@ BOOST_FIXTURE_TEST_CASE(database_survives_reopen, Fixture) {
     BOOST_TEST((db->permissions("auditor") == std::set<P>{P::list}));
     BOOST_TEST(db->roles().size() == 5u);  // seeding happened once only
     BOOST_TEST((db->permissions("user") == std::set<P>{P::list, P::upload, P::download, P::update}));
-    auto s = db->enrollment_token_secret(t.token.id, "alice", kNow + 1);
+    auto s = db->enrollment_token_secret(t.token.id, "alice", kNow + 1, test_seal);
     BOOST_REQUIRE(s.has_value());
     BOOST_TEST(s->view() == t.secret.view());
     BOOST_TEST((db->find_file("kept") == file("kept")));
@@ -445,7 +537,7 @@ BOOST_FIXTURE_TEST_CASE(concurrent_writers_do_not_fail, Fixture) {
                     d.create_user(user(name));
                     d.set_verifier(name, verifier(static_cast<std::uint8_t>(i)), kNow + i);
                     d.put_file(file("f" + std::to_string(t) + "-" + std::to_string(i)));
-                    auto tok = d.create_enrollment_token(name, kNow + 1000, kNow);
+                    auto tok = d.create_enrollment_token(name, kNow + 1000, kNow, test_seal);
                     if (!d.consume_enrollment_token(tok.token.id, kNow + 1)) throw Error(Errc::internal, "lost");
                     if (!d.find_user(name)) throw Error(Errc::internal, "missing");
                     d.list_files("", 50);

@@ -117,7 +117,8 @@ check "replay, stale, forged signature and wrong-identity attacks refused" \
 # --- TLS refusals, judged by the openssl CLI. dave has a software key (openssl req) and a
 # certificate from our CA, so only the property under test makes a handshake fail.
 openssl req -new -newkey rsa:3072 -nodes -keyout "$work/dave.key" -subj /CN=dave -out "$work/dave.csr" 2>/dev/null
-check "issue dave a certificate (dave is no user: --force)" admin cert issue --force --csr "$work/dave.csr" --out "$work/dave.crt"
+# dave is no user: a certificate for him needs --force (issue 13 item 7).
+check "issue dave a certificate" admin cert issue --csr "$work/dave.csr" --out "$work/dave.crt" --force
 dave=(-cert "$work/dave.crt" -key "$work/dave.key")
 # openssl s_client lists AES-256 first; the server's own order (AES-128 first) decides.
 check "control: a proper client is accepted, AES-128-GCM by server preference (openssl)" bash -c "printf x | timeout 120 openssl s_client -connect 127.0.0.1:$file_port -CAfile $work/server/state/ca.crt -tls1_3 ${dave[*]} 2>&1 | grep -q 'Cipher is TLS_AES_128_GCM_SHA256'"

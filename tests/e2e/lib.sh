@@ -8,6 +8,33 @@ admin_bin=$bin/server/sfts-admin
 sftsd_bin=$bin/server/sftsd
 sfts_bin=$bin/client-tui/sfts
 pass=0 fail=0
+source "$src/tests/support/tokens.sh"
+# Which PKCS#11 implementation holds the server's token and the next make_client's token:
+# softhsm (default), tpm, p11kit (a SoftHSM2 token behind p11-kit server) or opencryptoki (its
+# one software token: the server's only).
+e2e_server_token=${e2e_server_token:-softhsm}
+e2e_client_token=${e2e_client_token:-softhsm}
+
+# token_init DIR LABEL KIND: a token labelled LABEL with DIR/so-pin and DIR/pin (SoftHSM2's
+# store in DIR/tokens); sets token_module to the module that reaches it.
+token_init() {
+  case $3 in
+    softhsm) token_module=$softhsm_module
+      SOFTHSM2_CONF=$1/softhsm2.conf "$admin_bin" token init --module "$softhsm_module" --label "$2" \
+        --so-pin "file:$1/so-pin" --pin "file:$1/pin" >/dev/null ;;
+    tpm) token_module=$tpm_module
+      [[ -n ${tpm_port:-} ]] || tpm_start "$work/tpm" || return 1
+      tpm_token "$2" "$1/so-pin" "$1/pin" ;;
+    p11kit) token_init "$1" "$2" softhsm && p11kit_start "$1/p11kit" "$1/softhsm2.conf" "$2" &&
+      token_module=$p11kit_client_module ;;
+    opencryptoki) token_module=$ock_module
+      [[ -n $ock_dir ]] || ock_start "$work/ock" || return 1
+      # its software token: PINs of 4-8 characters, the SO PIN as shipped (87654321)
+      printf 87654321 > "$1/so-pin"; printf '%08d' $(((RANDOM * 32768 + RANDOM) % 100000000)) > "$1/pin"
+      "$admin_bin" token init --module "$ock_module" --label "$2" --so-pin "file:$1/so-pin" --pin "file:$1/pin" >/dev/null ;;
+    *) echo "token_init: unknown token kind $3" >&2; return 1 ;;
+  esac
+}
 
 # SFTS_E2E_EXTRA_CONF: more INI lines for the server (set before e2e_init).
 e2e_init() {
@@ -18,10 +45,12 @@ e2e_init() {
   printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/server/tokens" > "$work/server/softhsm2.conf"
   secret "$work/server/so-pin"; secret "$work/server/pin"
   printf 'correct horse battery staple' > "$work/server/site-secret"; chmod 600 "$work/server/site-secret"
+  token_init "$work/server" server "$e2e_server_token" || exit 1
   cat > "$work/server/sftsd.conf" <<CONF
 [paths]
 state_dir = $work/server/state
 [hsm]
+module = $token_module
 token = pkcs11:token=server
 pin = file:$work/server/pin
 [server]
@@ -36,13 +65,12 @@ scram_iterations = 4096
 level = debug
 ${SFTS_E2E_EXTRA_CONF:-}
 CONF
-  SOFTHSM2_CONF=$work/server/softhsm2.conf "$admin_bin" --config "$work/server/sftsd.conf" token init --label server \
-    --so-pin "file:$work/server/so-pin" --pin "file:$work/server/pin" >/dev/null
   SOFTHSM2_CONF=$work/server/softhsm2.conf "$admin_bin" --config "$work/server/sftsd.conf" init >/dev/null
 }
 
 e2e_cleanup() {
   stop_server
+  tokens_cleanup
   if ((fail > 0)) && [[ -f $work/server/log ]]; then echo "--- server log (tail)"; tail -40 "$work/server/log"; fi
   rm -rf "$work"
 }
@@ -89,13 +117,14 @@ make_client() {
   printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$c/tokens" > "$c/softhsm2.conf"
   secret "$c/so-pin"; secret "$c/pin"
   printf 'Zebra-Quartz-%s-91' "$(head -c 6 /dev/urandom | base64 | tr -d '/+=')" > "$c/password"; chmod 600 "$c/password"
-  SOFTHSM2_CONF=$c/softhsm2.conf "$admin_bin" token init --label "$1-token" --so-pin "file:$c/so-pin" --pin "file:$c/pin" >/dev/null
+  token_init "$c" "$1-token" "$e2e_client_token" || return 1
   cat > "$c/sfts.conf" <<CONF
 [server]
 host = 127.0.0.1
 file_port = $file_port
 enroll_port = $enroll_port
 [token]
+module = $token_module
 uri = pkcs11:token=$1-token
 pin = file:$c/pin
 [user]

@@ -207,6 +207,66 @@ BOOST_AUTO_TEST_CASE(renewal_issues_then_revokes_the_old_serial_as_superseded) {
     BOOST_TEST(contains(msg, "revoked"), msg);
 }
 
+BOOST_AUTO_TEST_CASE(a_revoked_key_is_never_certified_again) {
+    PkiEnv env;
+    pki::init_pki(env.cfg, env.tok.pin, false);
+    std::string frank_csr = env.cli_client_cert_request("frank");
+    std::string serial;
+    {
+        pki::Authority ca(env.cfg, env.tok.pin);
+        auto cert = ca.issue_client(pki::validate_csr(ossl::req_from_pem(frank_csr).get()));
+        serial = ossl::serial_hex(cert.get());
+        BOOST_TEST(ca.registry().find(serial)->spki_sha256 == pki::spki_sha256(X509_get0_pubkey(cert.get())));
+        ca.revoke(serial, 1);  // keyCompromise
+        const auto before = ca.registry().list().size();
+        std::string msg;
+        BOOST_TEST((kind_of([&] { ca.issue_client(pki::validate_csr(ossl::req_from_pem(frank_csr).get())); }, &msg) ==
+                    Errc::permission_denied));
+        BOOST_TEST(contains(msg, "certificate " + serial + " was revoked (keyCompromise)"), msg);
+        // The same key under another name: refused just the same.
+        auto r = test::run("openssl req -new -key " + env.dir.file("frank.key") + " -subj /CN=ivan -out " +
+                           env.dir.file("ivan.csr"));
+        BOOST_REQUIRE_MESSAGE(r.status == 0, r.output);
+        BOOST_TEST((kind_of([&] {
+                       ca.issue_client(pki::validate_csr(ossl::req_from_pem(read_file(env.dir.file("ivan.csr"))).get()));
+                   }) == Errc::permission_denied));
+        BOOST_TEST(ca.registry().list().size() == before);  // nothing was issued
+
+        // Superseded says nothing against a key: the operator's renewal re-signs it, twice.
+        auto grace = ca.issue_client(pki::validate_csr(ossl::req_from_pem(env.cli_client_cert_request("grace")).get()));
+        pki::ValidatedCsr same{"grace", ossl::EvpPkeyPtr(X509_get_pubkey(grace.get()))};
+        auto second = ca.renew_client(same, ossl::serial_hex(grace.get()));
+        pki::ValidatedCsr again{"grace", ossl::EvpPkeyPtr(X509_get_pubkey(grace.get()))};
+        BOOST_TEST(ca.renew_client(again, ossl::serial_hex(second.get())));
+
+        // Pending until confirmed; an enrollment never confirmed does not mark its key.
+        std::string heidi_csr = env.cli_client_cert_request("heidi");
+        auto pending = ca.issue_client(pki::validate_csr(ossl::req_from_pem(heidi_csr).get()), std::time(nullptr) + 60);
+        std::string ps = ossl::serial_hex(pending.get());
+        BOOST_TEST(ca.registry().find(ps)->pending());
+        BOOST_TEST(ca.registry().expired_pending(std::time(nullptr)).empty());
+        BOOST_TEST(ca.registry().expired_pending(0).size() == 1u);
+        ca.revoke(ps, pki::kReasonUnconfirmed);
+        BOOST_TEST(!ca.registry().find(ps)->pending());
+        BOOST_TEST(ca.registry().find(ps)->never_confirmed());
+        BOOST_TEST(!ca.registry().confirm(ps));  // revoked: too late
+        auto retry = ca.issue_client(pki::validate_csr(ossl::req_from_pem(heidi_csr).get()), std::time(nullptr) + 60);
+        BOOST_TEST(ca.registry().confirm(ossl::serial_hex(retry.get())));
+        BOOST_TEST(!ca.registry().find(ossl::serial_hex(retry.get()))->pending());
+    }
+    // A registry from before it kept key hashes learns them from the certificates it stored.
+    auto r = test::run("sqlite3 " + env.cfg.registry_path() +
+                       " 'DROP INDEX certificates_spki; ALTER TABLE certificates DROP COLUMN spki_sha256;"
+                       " ALTER TABLE certificates DROP COLUMN pending_until'");
+    BOOST_REQUIRE_MESSAGE(r.status == 0, r.output);
+    pki::Authority ca(env.cfg, env.tok.pin);
+    BOOST_TEST(!ca.registry().find(serial)->spki_sha256.empty());
+    std::string msg;
+    BOOST_TEST((kind_of([&] { ca.issue_client(pki::validate_csr(ossl::req_from_pem(frank_csr).get())); }, &msg) ==
+                Errc::permission_denied));
+    BOOST_TEST(contains(msg, "keyCompromise"), msg);
+}
+
 BOOST_AUTO_TEST_CASE(authority_refuses_a_certificate_that_is_not_its_key) {
     PkiEnv env, other;
     pki::init_pki(env.cfg, env.tok.pin, false);

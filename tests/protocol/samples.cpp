@@ -63,6 +63,7 @@ std::vector<Message> one_of_each() {
         EnrollChallenge{filled<32>(0x44)},
         EnrollCsr{Bytes{0x30, 0x82, 0x01, 0x0A}, filled<32>(0x55)},
         EnrollResult{Bytes{0x30, 0x01}, Bytes{0x30, 0x02}, filled<32>(0x66)},
+        EnrollConfirm{filled<32>(0x67)},
         client_first(),
         ScramServerFirst{bytes_of("r=abc,s=c2FsdA==,i=4096")},
         ScramClientFinal{bytes_of("c=biws,r=abc,p=cHJvb2Y=")},
@@ -99,7 +100,8 @@ Conversation enroll_conversation() {
                  EnrollStart{SecretKind::site_secret, "", "alice", filled<32>(0x33)},
                  EnrollChallenge{filled<32>(0x44)},
                  EnrollCsr{Bytes{0x30, 0x82, 0x01, 0x0A}, filled<32>(0x55)},
-                 EnrollResult{Bytes{0x30, 0x01}, Bytes{0x30, 0x02}, filled<32>(0x66)})};
+                 EnrollResult{Bytes{0x30, 0x01}, Bytes{0x30, 0x02}, filled<32>(0x66)},
+                 EnrollConfirm{filled<32>(0x67)}, OkReply{0, "enrollment confirmed"})};
 }
 
 Conversation file_conversation() {

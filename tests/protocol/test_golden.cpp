@@ -131,6 +131,15 @@ BOOST_AUTO_TEST_CASE(enroll_transcripts) {
                                + "00000020" + rep("66", 32);   // TLS certificate SHA-256
     BOOST_TEST(to_hex(enroll_server_transcript(start, challenge, csr, Bytes{0xCA}, Bytes{0xCE},
                                                filled<32>(0x66))) == server);
+
+    // The confirmation: the server transcript's fields under its own domain, then the server's proof.
+    const std::string confirm = "00000016" "73667473" "2d656e726f6c6c" "2d636f6e6669726d" "2d7631"  // sfts-enroll-confirm-v1
+                                + server.substr(std::string("00000015").size() + 2 * 21)  // same fields
+                                + "00000020" + rep("77", 32);                             // server proof
+    BOOST_TEST(to_hex(enroll_confirm_transcript(start, challenge, csr, Bytes{0xCA}, Bytes{0xCE}, filled<32>(0x66),
+                                                filled<32>(0x77))) == confirm);
+    // enroll_confirm: length 32, type 0x14, the proof
+    BOOST_TEST(to_hex(encode_message(EnrollConfirm{filled<32>(0x88)})) == "00000020" "14" + rep("88", 32));
 }
 
 BOOST_AUTO_TEST_CASE(site_secret_transcript_has_empty_token_id) {

@@ -92,7 +92,7 @@ BOOST_AUTO_TEST_CASE(every_truncated_body_rejected) {
 }
 
 BOOST_AUTO_TEST_CASE(unknown_type_rejected) {
-    for (std::uint8_t t : {0x00, 0x05, 0x14, 0x7E, 0xFF}) {
+    for (std::uint8_t t : {0x00, 0x05, 0x15, 0x7E, 0xFF}) {
         SFTS_CHECK_ERRC(decode_message(Frame{static_cast<MsgType>(t), {}}), Errc::protocol);
         BOOST_TEST(message_name(static_cast<MsgType>(t)) == "unknown");
     }

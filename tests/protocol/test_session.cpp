@@ -150,6 +150,27 @@ BOOST_AUTO_TEST_CASE(enroll_order_enforced) {
     SFTS_CHECK_ERRC(server.on_receive(T::enroll_csr), Errc::protocol);
 }
 
+BOOST_AUTO_TEST_CASE(enroll_is_final_only_after_the_confirmation) {
+    Session server(Side::server, Service::enroll);
+    play(server, {T::hello, T::server_hello, T::enroll_start, T::enroll_challenge, T::enroll_csr, T::enroll_result});
+    BOOST_TEST(!server.closed());
+    BOOST_TEST(state_name(server.state()) == "expect_confirm");
+    // Nothing but the confirmation may follow the result.
+    Session early = server;
+    SFTS_CHECK_ERRC(early.on_receive(T::enroll_csr), Errc::protocol);
+    server.on_receive(T::enroll_confirm);
+    BOOST_TEST(state_name(server.state()) == "confirm_pending");
+    Session refused = server;
+    refused.on_send(T::error_reply);  // expired, token used meanwhile, bad proof
+    BOOST_TEST(refused.closed());
+    server.on_send(T::ok_reply);
+    BOOST_TEST(server.closed());
+    // A confirmation before the result is out of order.
+    Session c(Side::client, Service::enroll);
+    play(c, {T::hello, T::server_hello, T::enroll_start, T::enroll_challenge, T::enroll_csr});
+    SFTS_CHECK_ERRC(c.on_send(T::enroll_confirm), Errc::protocol);
+}
+
 BOOST_AUTO_TEST_CASE(failed_login_closes) {
     Session client(Side::client, Service::file);
     play(client, {T::hello, T::server_hello, T::scram_client_first, T::scram_server_first,

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <clocale>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -18,16 +19,30 @@
 #include "model/log_buffer.hpp"
 #include "model/pane.hpp"
 #include "model/recent.hpp"
+#include "model/rows.hpp"
 #include "model/transfer.hpp"
 #include "sfts/error.hpp"
 #include "view/layout.hpp"
+#include "view/text.hpp"
 
 using namespace sfts;
 using namespace sfts::tui;
 
 namespace {
 
+// Column widths and the ellipsis follow the locale, as on a UTF-8 terminal.
+struct Utf8Locale {
+    Utf8Locale() { BOOST_REQUIRE(std::setlocale(LC_ALL, "C.UTF-8") != nullptr); }
+};
+BOOST_TEST_GLOBAL_FIXTURE(Utf8Locale);
+
 constexpr std::uint64_t MiB = 1024 * 1024;
+
+bool contains(const std::vector<std::string>& lines, const std::string& s) {
+    for (const auto& l : lines)
+        if (l.find(s) != std::string::npos) return true;
+    return false;
+}
 
 Entry file(std::string name, std::uint64_t size = 1) { return Entry{std::move(name), size, 0, "alice", false}; }
 Entry dir(std::string name) { return Entry{std::move(name), 0, 0, "", true}; }
@@ -72,9 +87,47 @@ BOOST_AUTO_TEST_CASE(progress_line_has_the_termscp_shape) {
     BOOST_TEST(percent(0, 0) == 100);
 }
 
-BOOST_AUTO_TEST_CASE(printable_replaces_control_bytes) {
-    BOOST_TEST(printable("a\x1b[2Jb\n") == "a?[2Jb?");
+BOOST_AUTO_TEST_CASE(printable_escapes_control_and_invisible_characters) {
+    BOOST_TEST(printable("a\x1b[2Jb\n") == "a\\x1b[2Jb\\n");
     BOOST_TEST(printable("gr\xc3\xbc\xc3\x9f") == "gr\xc3\xbc\xc3\x9f");  // UTF-8 stays
+    BOOST_TEST(printable("tab\there\r") == "tab\\there\\r");
+    BOOST_TEST(printable("a\\x1b") == "a\\\\x1b");                // a real backslash is told apart
+    BOOST_TEST(printable("\xc2\x9b" "31m") == "\\u009b31m");       // C1 CSI: a terminal control too
+    BOOST_TEST(printable("txt.\xe2\x80\xae" "exe") == "txt.\\u202eexe");  // right-to-left override
+    BOOST_TEST(printable("bad\xff\xc3") == "bad\\xff\\xc3");         // not UTF-8: each byte
+    BOOST_TEST(printable("\x7f") == "\\x7f");
+    for (unsigned c = 0; c < 0x20; ++c) {
+        std::string out = printable(std::string(1, static_cast<char>(c)));
+        for (char o : out) BOOST_TEST(static_cast<unsigned char>(o) >= 0x20, c);
+    }
+    BOOST_TEST(!has_unsafe_text("a\\b \xc3\xbc"));
+    BOOST_TEST(has_unsafe_text("a\x1b"));
+    BOOST_TEST(terminal_safe("composed \\n text") == "composed \\n text");  // already safe: unchanged
+    BOOST_TEST(terminal_safe("raw\x1b[2J") == "raw\\x1b[2J");
+}
+
+BOOST_AUTO_TEST_CASE(plural_forms) {
+    BOOST_TEST(plural(0, "file", "files") == "0 files");
+    BOOST_TEST(plural(1, "file", "files") == "1 file");
+    BOOST_TEST(plural(2, "entry", "entries") == "2 entries");
+    Pane p;
+    p.set_entries({file("a")});
+    BOOST_TEST(pane_info(p, true) == " 1 file ");
+    BOOST_TEST(pane_info(p, false) == " 1 entry ");
+    p.set_entries({file("a"), file("b")});
+    BOOST_TEST(pane_info(p, true) == " 2 files ");
+}
+
+BOOST_AUTO_TEST_CASE(names_from_a_peer_are_drawn_escaped) {
+    Entry evil{"x\x1b[2J\nline", 5, 0, "mall\x07ory", false};
+    Columns c = pane_columns(38, true);
+    std::string row = row_text(evil, c, false);
+    BOOST_TEST(row.find('\x1b') == std::string::npos);
+    BOOST_TEST(row.find('\n') == std::string::npos);
+    BOOST_TEST(row.starts_with(" x\\x1b[2J\\nline"));
+    std::string d = details(evil);
+    BOOST_TEST(d.find("x\\x1b[2J\\nline") != std::string::npos);
+    BOOST_TEST(d.find("by mall\\x07ory") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -250,16 +303,56 @@ BOOST_AUTO_TEST_CASE(function_bar_and_help_come_from_the_table) {
     for (const auto& [k, l] : bar) labels.push_back(k + l);
     BOOST_TEST(labels == (std::vector<std::string>{"1Help", "2Passwd", "5Copy", "8Delete", "9Log", "10Quit"}));
     auto help = key_help(Context::main);
-    auto has = [&](const std::string& s) {
-        for (const auto& l : help)
-            if (l.find(s) != std::string::npos) return true;
-        return false;
+    BOOST_TEST(contains(help, "F5 Space"));
+    BOOST_TEST(contains(help, "F8 Del"));
+    BOOST_TEST(contains(help, "Up Down"));
+    BOOST_TEST(contains(help, "F10 q ^C"));
+    BOOST_TEST(contains(help, "^R r"));
+}
+
+// The help window lists every key of the table that has a help text, in the panes and while a
+// transfer runs (the cancel keys were missing once): it cannot drift from what the keys do.
+BOOST_AUTO_TEST_CASE(main_help_lists_every_bound_key_including_cancel) {
+    std::vector<std::string> all = {"ls", "upload", "download", "delete", "update", "help", "exit"};
+    auto help = main_help(all, false);
+    BOOST_TEST(contains(help, "ls upload download delete update help exit"));
+    BOOST_TEST(contains(help, "While a transfer runs:"));
+    BOOST_TEST(contains(help, "Esc c F10 ^C   cancel the transfer (asks first)"));
+    for (const auto& b : keymap()) {
+        if (b.context != Context::main && b.context != Context::progress) continue;
+        // every key appears on some line, its own or the one of the binding above it
+        std::string name = key_name(b.key);
+        BOOST_TEST(contains(help, name), "key " << name << " is missing from the help");
+        if (b.help) BOOST_TEST(contains(help, b.help), b.help);
+    }
+    BOOST_TEST(!contains(help, "not for your role"));
+}
+
+BOOST_AUTO_TEST_CASE(keys_the_role_may_not_use_are_hidden) {
+    std::vector<std::string> user = {"ls", "upload", "batch", "download", "update", "renew", "help", "exit"};
+    auto enabled_in = [&](bool remote) { return [&, remote](Action a) { return role_allows(a, remote, user); }; };
+    auto labels = [](const std::vector<std::pair<std::string, std::string>>& bar) {
+        std::vector<std::string> out;
+        for (const auto& [k, l] : bar) out.push_back(k + l);
+        return out;
     };
-    BOOST_TEST(has("F5 Space"));
-    BOOST_TEST(has("F8 Del"));
-    BOOST_TEST(has("Up Down"));
-    BOOST_TEST(has("F10 q ^C"));
-    BOOST_TEST(help.size() <= 18u);  // fits a help window at 80x24
+    // The remote pane: no delete on the server for this role.
+    BOOST_TEST(labels(function_bar(Context::main, enabled_in(true))) ==
+               (std::vector<std::string>{"1Help", "2Passwd", "5Copy", "9Log", "10Quit"}));
+    // The local pane: F8 deletes a local file, which needs no permission.
+    BOOST_TEST(labels(function_bar(Context::main, enabled_in(false))) ==
+               (std::vector<std::string>{"1Help", "2Passwd", "5Copy", "8Delete", "9Log", "10Quit"}));
+    BOOST_TEST(!role_allows(Action::remove, true, user));
+    BOOST_TEST(role_allows(Action::remove, false, user));
+    BOOST_TEST(role_allows(Action::remove, true, {"ls", "delete"}));
+    BOOST_TEST(!role_allows(Action::transfer, true, {"ls", "upload"}));  // download needs "download"
+    BOOST_TEST(role_allows(Action::transfer, false, {"ls", "upload"}));
+    BOOST_TEST(!role_allows(Action::passwd, false, {"ls"}));
+    BOOST_TEST(role_allows(Action::help, true, {"ls"}));
+    BOOST_TEST(role_allows(Action::remove, true, {}));  // unknown: the server decides
+    auto help = main_help(user, true);
+    BOOST_TEST(contains(help, "delete the selection (asks first) (not for your role)"));
+    BOOST_TEST(!contains(main_help(user, false), "not for your role"));
 }
 
 BOOST_AUTO_TEST_CASE(text_keys) {
@@ -403,7 +496,7 @@ BOOST_AUTO_TEST_CASE(log_buffer_keeps_the_newest_lines) {
     BOOST_TEST_REQUIRE(log.lines().size() == 3u);
     BOOST_TEST(log.lines().front().ends_with(" line 2"));
     log.add(0, "evil\x1b[2J");
-    BOOST_TEST(log.lines().back().ends_with(" evil?[2J"));  // no terminal escapes from peers
+    BOOST_TEST(log.lines().back().ends_with(" evil\\x1b[2J"));  // no terminal escapes from peers
 }
 
 BOOST_AUTO_TEST_CASE(layout_fits_80x24_and_grows) {
@@ -413,8 +506,10 @@ BOOST_AUTO_TEST_CASE(layout_fits_80x24_and_grows) {
     BOOST_TEST(l.pane_y + l.pane_h <= l.bar_y);
     BOOST_TEST(l.left_w + l.right_w == 80);
     BOOST_TEST(l.list_rows >= 10);
+    BOOST_TEST(l.status_y == 22);  // the status line above the key bar
+    BOOST_TEST(l.pane_y + l.pane_h == l.status_y);
     Layout with_log = main_layout(24, 80, true);
-    BOOST_TEST(with_log.log_y + with_log.log_h == with_log.bar_y);
+    BOOST_TEST(with_log.log_y + with_log.log_h == with_log.status_y);
     BOOST_TEST(with_log.list_rows >= 5);
     BOOST_TEST(main_layout(23, 80, false).too_small);
     BOOST_TEST(main_layout(24, 79, false).too_small);
@@ -430,3 +525,56 @@ BOOST_AUTO_TEST_CASE(layout_fits_80x24_and_grows) {
     BOOST_TEST(wide.time > 0);
     BOOST_TEST(pane_columns(48, false).uploader == 0);
 }
+
+BOOST_AUTO_TEST_SUITE(text)
+
+BOOST_AUTO_TEST_CASE(path_titles_lose_their_front_not_their_end) {
+    // The 80-column case of the issue: "Local: /dev/shm/x/lo~" became the useless prefix.
+    std::string t = path_title("Local: ", "/dev/shm/x/long/dir", 18);
+    BOOST_TEST(t == "Local: \u2026/long/dir");
+    BOOST_TEST(text_width(t) <= 18);
+    BOOST_TEST(path_title("Local: ", "/dev/shm/x/long/dir", 40) == "Local: /dev/shm/x/long/dir");  // fits
+    BOOST_TEST(path_title("Local: ", "/home/al/x/long/dir", 40, "/home/al") == "Local: ~/x/long/dir");
+    BOOST_TEST(path_title("Local: ", "/home/al/x/long/dir", 16, "/home/al") == "Local: \u2026/dir");
+    BOOST_TEST(path_title("Local: ", "/home/alice", 40, "/home/al") == "Local: /home/alice");  // not a prefix dir
+    // Even the last name is too long: its end stays.
+    std::string deep = path_title("Local: ", "/a/averyveryverylongdirectoryname", 20);
+    BOOST_TEST(deep == "Local: \u2026irectoryname");
+    BOOST_TEST(text_width(deep) == 20);
+    for (int w = 1; w < 40; ++w) BOOST_TEST(text_width(path_title("Local: ", "/dev/shm/x/long/dir", w)) <= w, w);
+}
+
+BOOST_AUTO_TEST_CASE(clip_front_keeps_the_end) {
+    BOOST_TEST(clip_front("abcdef", 10) == "abcdef");
+    BOOST_TEST(clip_front("abcdef", 4) == "\u2026def");
+    BOOST_TEST(clip_front("ab\xe4\xb8\xad\xe6\x96\x87", 3) == "\u2026\xe6\x96\x87");  // wide characters count 2
+}
+
+BOOST_AUTO_TEST_CASE(hints_are_cut_at_word_boundaries) {
+    std::string hint = "(not shown; leave empty on first login)";
+    std::string c = clip_words(hint, 17);
+    BOOST_TEST(c == "(not shown; \u2026");  // not "(not shown; leav~"
+    BOOST_TEST(text_width(c) <= 17);
+    BOOST_TEST(clip_words(hint, 100) == hint);
+    BOOST_TEST(clip_words("averyveryverylongword and more", 10).size() > 0u);
+    BOOST_TEST(text_width(clip_words("averyveryverylongword and more", 10)) <= 10);
+    for (int w = 1; w < 45; ++w) BOOST_TEST(text_width(clip_words(hint, w)) <= w, w);
+}
+
+BOOST_AUTO_TEST_CASE(dialog_text_wraps_at_word_boundaries) {
+    std::string text = "The file being transferred is dropped: no partial file is kept on either side. Files "
+                       "already transferred stay.";
+    auto lines = wrap(text, 30);
+    BOOST_TEST(lines.size() > 1u);
+    std::string joined;
+    for (const auto& l : lines) {
+        BOOST_TEST(text_width(l) <= 30);
+        BOOST_TEST(!l.ends_with(" "));
+        joined += (joined.empty() ? "" : " ") + l;
+    }
+    BOOST_TEST(joined == text);  // every word whole, none lost
+    auto names = wrap("Delete 1 file?\n  a.txt", 30);  // '\n' breaks; the indentation stays
+    BOOST_TEST((names == std::vector<std::string>{"Delete 1 file?", "  a.txt"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -48,6 +48,8 @@ double App::now() const {
 
 void App::log(const std::string& text) { ui_.log.add(std::time(nullptr), text); }
 
+void App::status(std::string text) { ui_.status = std::move(text); }
+
 int App::run() {
     Terminal term;
     term_ = &term;
@@ -145,12 +147,16 @@ Reaction App::on_dialog_key(Key k) {
         case Action::accept: return close_top(d.kind != Dialog::Kind::question || d.button == 0);
         case Action::next_button: d.button = (d.button + 1) % buttons; return react_refresh;
         case Action::redraw: return react_redraw;
+        case Action::scroll_up: d.scroll = d.scroll > 0 ? std::min(d.scroll, d.scroll_max) - 1 : 0; return react_refresh;
+        case Action::scroll_down: d.scroll = std::min(d.scroll + 1, d.scroll_max); return react_refresh;
+        case Action::scroll_page_up: d.scroll = std::min(d.scroll, d.scroll_max) - std::min(std::min(d.scroll, d.scroll_max), d.page); return react_refresh;
+        case Action::scroll_page_down: d.scroll = std::min(d.scroll + d.page, d.scroll_max); return react_refresh;
         default: return react_none;
     }
 }
 
 void App::show_error(const Failed& f) {
-    std::string text = f.what + ": " + f.message;
+    std::string text = printable(f.what) + ": " + printable(f.message);
     if (f.fatal && ui_.screen == UiState::Screen::main) text += "\n\nThe session has ended; you are back at the connect screen.";
     Dialog& d = push(Dialog::Kind::error, error_title(f.kind), {text});
     if (f.fatal && ui_.screen == UiState::Screen::main) {
@@ -188,29 +194,45 @@ Reaction App::on_event(Event& ev) {
         ui_.pane(Side::remote).set_entries(std::move(e->entries));
         return react_refresh;
     }
-    if (auto* e = std::get_if<NeedSecret>(&ev)) return ask_password(e->what);
+    if (auto* e = std::get_if<NeedSecret>(&ev)) return ask_password(e->what, e->refused);
     if (auto* e = std::get_if<Enrolled>(&ev)) {
         log("enrolled: " + e->summary);
         ui_.connect_status = "Enrolled. Logging in...";
         update_connect_note();
         return react_refresh;
     }
-    if (auto* e = std::get_if<HelpReply>(&ev)) {
+    if (auto* e = std::get_if<Refreshed>(&ev)) {
+        bool changed = e->commands != ui_.session.commands;
         ui_.session.commands = e->commands;
         std::string cmds;
         for (const auto& c : e->commands) cmds += (cmds.empty() ? "" : " ") + c;
-        std::vector<std::string> lines = {"Commands your role allows on the server:", "  " + cmds, "", "Keys:"};
-        for (auto& l : key_help(Context::main)) lines.push_back("  " + l);
-        push(Dialog::Kind::info, "Help", std::move(lines));
+        log("logged in again; role allows: " + cmds);
+        status(changed ? "Logged in again: your role changed, it now allows " + printable(cmds)
+                       : "Logged in again: listings reloaded, your role is unchanged");
         return react_refresh;
     }
     if (auto* e = std::get_if<FileDone>(&ev)) {
         log(std::string(e->upload ? "uploaded " : "downloaded ") + e->name + " (" + std::to_string(e->size) +
             " bytes, sha256 " + e->sha256_hex.substr(0, 16) + "..., " +
             (e->upload ? "receipt verified)" : "signature verified)"));
+        if (ui_.transfer) {
+            ++ui_.transfer->files_done;
+            ui_.transfer->bytes_done += e->size;
+            ui_.transfer->last_name = e->name;
+        }
         return react_refresh;
     }
     if (auto* e = std::get_if<TransferEnded>(&ev)) {
+        // The status line says what the server confirmed: the count, the size, the proof.
+        if (ui_.transfer && ui_.transfer->files_done > 0) {
+            const TransferState& t = *ui_.transfer;
+            std::string what = t.files_done == 1 ? "'" + printable(t.last_name) + "'" : plural(t.files_done, "file", "files");
+            status(std::string(e->upload ? "Uploaded " : "Downloaded ") + what + " (" + human_size(t.bytes_done) + "), " +
+                   (e->upload ? (t.files_done == 1 ? "receipt" : "receipts") : (t.files_done == 1 ? "signature" : "signatures")) +
+                   " verified" + (e->cancelled ? "; then cancelled" : ""));
+        } else if (e->cancelled) {
+            status(std::string(e->upload ? "Upload" : "Download") + " cancelled: nothing transferred");
+        }
         ui_.transfer.reset();
         close_tagged("cancel-transfer");
         if (!e->upload) load_local(ui_.local_dir);
@@ -218,17 +240,19 @@ Reaction App::on_event(Event& ev) {
             std::string where = human_size(e->cancelled_at) + " / " + human_size(e->cancelled_size);
             log((e->upload ? "upload of " : "download of ") + e->cancelled_name + " cancelled at " + where);
             message(Dialog::Kind::info, "Transfer cancelled",
-                    "'" + e->cancelled_name + "' was stopped at " + where + ". " +
+                    "'" + printable(e->cancelled_name) + "' was stopped at " + where + ". " +
                         (e->upload ? "The server stored nothing." : "No partial file was kept."));
         }
         return react_refresh;
     }
     if (auto* e = std::get_if<Deleted>(&ev)) {
         log("deleted " + e->name + " on the server");
+        status("Deleted '" + printable(e->name) + "' on the server");
         return react_refresh;
     }
     if (std::holds_alternative<PasswordChanged>(ev)) {
         log("password changed");
+        status("Password changed");
         message(Dialog::Kind::info, "Password changed", "Your new password is in effect.");
         return react_refresh;
     }
@@ -238,6 +262,7 @@ Reaction App::on_event(Event& ev) {
     }
     if (auto* e = std::get_if<Failed>(&ev)) {
         log(e->what + ": " + std::string(errc_name(e->kind)) + ": " + e->message);
+        status(printable(e->what) + " failed: " + printable(e->message));
         if (ui_.screen == UiState::Screen::connect) ui_.connect_status.clear();
         if (e->fatal) {
             ui_.transfer.reset();

@@ -65,14 +65,16 @@ private:
     Reaction on_connect_key(Key k);
     Reaction submit_connect();
     Reaction ask_enrollment(client::ClientConfig cfg, Secret pin);
-    Reaction ask_password(NeedSecret::What what);
+    Reaction ask_password(NeedSecret::What what, bool refused);
     void use_recent(std::size_t i);
     void on_connected(Connected& c);
     void to_connect_screen(const std::string& why);
     client::ClientConfig config_from_form();
 
     double now() const;
-    void log(const std::string& text);
+    void log(const std::string& text);      // raw text: the log panel escapes it
+    void status(std::string text);          // display text: compose it from printable() parts
+    Reaction help_action();
 
     Options options_;
     client::ClientConfig base_cfg_;  // from the configuration file

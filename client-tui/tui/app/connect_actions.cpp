@@ -2,6 +2,8 @@
 // dialogs the server's hello asks for.
 #include <memory>
 
+#include "../model/format.hpp"
+
 #include "app.hpp"
 #include "sfts/files.hpp"
 #include "sfts/hsm/pin.hpp"
@@ -146,7 +148,7 @@ Reaction App::submit_connect() {
         else pin = std::move(f[f_pin].secret);
         if (!f[f_password].locked) password = std::move(f[f_password].secret);
     } catch (const Error& e) {
-        message(Dialog::Kind::error, "Cannot connect", e.what());
+        message(Dialog::Kind::error, "Cannot connect", printable(e.what()));
         return react_refresh;
     }
     f[f_pin].secret.wipe();
@@ -165,7 +167,7 @@ Reaction App::submit_connect() {
 
 Reaction App::ask_enrollment(client::ClientConfig cfg, Secret pin) {
     Dialog& d = push(Dialog::Kind::form, "Enrollment",
-                     {"No certificate in " + cfg.dir + " yet. Enrolling makes a key pair inside your token, sends "
+                     {"No certificate in " + printable(cfg.dir) + " yet. Enrolling makes a key pair inside your token, sends "
                       "a certificate request signed by it, and stores the certificate the server issues.",
                       "Give the site's enrollment secret, or the one-time token id and secret from your "
                       "administrator. Secrets are not shown."});
@@ -202,12 +204,14 @@ Reaction App::ask_enrollment(client::ClientConfig cfg, Secret pin) {
     return react_refresh;
 }
 
-Reaction App::ask_password(NeedSecret::What what) {
+Reaction App::ask_password(NeedSecret::What what, bool refused) {
     bool first = what == NeedSecret::What::new_password;
-    Dialog& d = push(Dialog::Kind::form, first ? "Choose your password" : "Password",
+    Dialog& d = push(Dialog::Kind::form, first ? "Choose your password" : refused ? "Wrong password" : "Password",
                      {first ? "This account has no password yet. Choose one: at least 8 characters, not a common or "
                               "breached one. Nothing you type is shown."
-                            : "Your password for " + cfg_.host + " (not shown while you type)."});
+                      : refused ? "The server refused the password. Type it again (the token PIN is kept; it is not "
+                                  "asked again). Nothing you type is shown."
+                                : "Your password for " + printable(cfg_.host) + " (not shown while you type)."});
     d.form.add_hidden(first ? "New password" : "Password");
     if (first) d.form.add_hidden("Repeat");
     ui_.connect_status.clear();
@@ -238,6 +242,7 @@ void App::on_connected(Connected& c) {
     ui_.pane(Side::remote) = Pane{};
     load_local(ui_.local_dir);
     log("connected to " + c.server + " as " + c.user + " (" + c.certificate + ")");
+    ui_.status = "Connected to " + printable(c.server) + " as " + printable(c.user);
     try {
         RecentServer s{cfg_.host, cfg_.file_port, cfg_.enroll_port, cfg_.token.to_string(), cfg_.module, cfg_.key_label};
         ui_.recent = remember(ui_.recent, s);
@@ -249,7 +254,7 @@ void App::on_connected(Connected& c) {
     for (const auto& cmd : c.commands) may_list = may_list || cmd == "ls";
     if (!may_list) {
         std::string cmds;
-        for (const auto& cmd : c.commands) cmds += " " + cmd;
+        for (const auto& cmd : c.commands) cmds += " " + printable(cmd);
         message(Dialog::Kind::info, "Limited role",
                 "Your role may not list files. The server allows:" + cmds +
                     (c.commands.size() <= 3 ? "\n\nIf your password must be changed, press F2." : ""));
@@ -259,6 +264,7 @@ void App::on_connected(Connected& c) {
 void App::to_connect_screen(const std::string& why) {
     ui_.screen = UiState::Screen::connect;
     ui_.session = {};
+    ui_.status.clear();
     ui_.transfer.reset();
     ui_.pane(Side::remote) = Pane{};
     ui_.connect_status = why;

@@ -24,7 +24,7 @@ std::string names_text(const std::vector<std::string>& names) {
     return out;
 }
 
-std::string files(std::size_t n) { return std::to_string(n) + (n == 1 ? " file" : " files"); }
+std::string files(std::size_t n) { return plural(n, "file", "files"); }
 
 }  // namespace
 
@@ -46,13 +46,28 @@ void App::load_local(const std::string& dir) {
         p.set_entries(std::move(entries));
         if (!came_from.empty()) p.select(came_from);
     } catch (const Error& e) {
-        message(Dialog::Kind::error, "Cannot open directory", e.what());
+        message(Dialog::Kind::error, "Cannot open directory", printable(e.what()));
     }
+}
+
+Reaction App::help_action() {
+    Dialog& d = push(Dialog::Kind::info, "Help", {});
+    // Escaped here: the names come from the server.
+    for (auto& l : main_help(ui_.session.commands, ui_.active == Side::remote)) d.lines.push_back(printable(l));
+    return react_refresh;
 }
 
 Reaction App::on_main_key(Key k) {
     Pane& p = ui_.pane(ui_.active);
-    switch (lookup(Context::main, k)) {
+    Action action = lookup(Context::main, k);
+    bool remote = ui_.active == Side::remote;
+    if (!role_allows(action, remote, ui_.session.commands)) {
+        // Not offered (no key on the bar, marked in the help): say why instead of asking first
+        // and letting the server refuse.
+        status(std::string("Your role may not ") + needed_command(action, remote) + " on this server (F1: what it may do)");
+        return react_refresh;
+    }
+    switch (action) {
         case Action::switch_pane:
             ui_.active = ui_.active == Side::local ? Side::remote : Side::local;
             return react_refresh;
@@ -68,11 +83,12 @@ Reaction App::on_main_key(Key k) {
         case Action::mark: return p.toggle_mark() ? react_refresh : react_none;
         case Action::remove: return remove_action();
         case Action::passwd: return passwd_action();
-        case Action::help: worker_.post(HelpJob{}); return react_refresh;
+        case Action::help: return help_action();
         case Action::filter: return filter_action();
         case Action::refresh:
             load_local(ui_.local_dir);
-            worker_.post(ListJob{});
+            status("Logging in again to reload the listing and your role...");
+            worker_.post(RefreshJob{});
             return react_refresh;
         case Action::toggle_log: ui_.show_log = !ui_.show_log; return react_redraw;
         case Action::redraw: return react_redraw;
@@ -98,6 +114,7 @@ Reaction App::on_progress_key(Key k) {
                 },
                 "cancel-transfer");
             return react_refresh;
+        case Action::help: return help_action();
         case Action::toggle_log: ui_.show_log = !ui_.show_log; return react_redraw;
         case Action::redraw: return react_redraw;
         default: return react_none;
@@ -160,7 +177,7 @@ Reaction App::start_transfer_action() {
 void App::start_transfer(bool upload, std::vector<TransferSpec> items) {
     std::vector<TransferItem> shown;
     for (const auto& i : items) shown.push_back({i.remote_name, i.size});
-    ui_.transfer.emplace(TransferState{upload, TransferProgress(std::move(shown), now()), 0, false});
+    ui_.transfer.emplace(TransferState{upload, TransferProgress(std::move(shown), now()), 0, false, 0, 0, {}});
     ui_.transfer->last_seq = worker_.progress().seq;
     log(std::string(upload ? "upload " : "download ") + files(items.size()) + " started");
     ui_.pane(upload ? Side::local : Side::remote).clear_marks();
@@ -189,7 +206,7 @@ void App::remove_local(const std::vector<Entry>& files_to_remove) {
     for (const auto& e : files_to_remove) {
         std::string path = join_path(ui_.local_dir, e.name);
         if (::unlink(path.c_str()) != 0) {
-            message(Dialog::Kind::error, "Cannot delete", path + ": " + std::strerror(errno));
+            message(Dialog::Kind::error, "Cannot delete", printable(path) + ": " + std::strerror(errno));
             break;
         }
         log("deleted local " + path);
@@ -199,21 +216,27 @@ void App::remove_local(const std::vector<Entry>& files_to_remove) {
 
 Reaction App::passwd_action() {
     Dialog& d = push(Dialog::Kind::form, "Change password",
-                     {"Choose a new password: at least 8 characters, not a common or breached one. Nothing you "
-                      "type is shown."});
+                     {"Type your current password (the server checks it), then a new one: at least 8 characters, "
+                      "not a common or breached one. Nothing you type is shown."});
+    d.form.add_hidden("Current password");
     d.form.add_hidden("New password");
     d.form.add_hidden("Repeat");
     d.on_close = [this](Dialog& dlg, bool ok) {
         if (!ok) return react_refresh;
-        if (dlg.form[0].secret.empty() || dlg.form[0].secret.view() != dlg.form[1].secret.view()) {
-            dlg.lines = {dlg.form[0].secret.empty() ? "Type a new password." : "The two passwords differ; type them again."};
-            dlg.form[0].secret.wipe();
-            dlg.form[1].secret.wipe();
-            dlg.form.set_focus(0);
+        Secret &current = dlg.form[0].secret, &fresh = dlg.form[1].secret;
+        if (current.empty() || fresh.empty() || fresh.view() != dlg.form[2].secret.view()) {
+            dlg.lines = {current.empty() ? "Type your current password."
+                         : fresh.empty() ? "Type a new password."
+                                         : "The two new passwords differ; type them again."};
+            std::size_t from = current.empty() ? 0 : 1;
+            for (std::size_t i = from; i < 3; ++i) dlg.form[i].secret.wipe();
+            dlg.form.set_focus(from);
             dlg.keep_open = true;
             return react_refresh;
         }
-        worker_.post(PasswdJob{std::move(dlg.form[0].secret)});
+        dlg.form[2].secret.wipe();
+        status("Changing the password...");
+        worker_.post(PasswdJob{std::move(current), std::move(fresh)});
         return react_refresh;
     };
     return react_refresh;

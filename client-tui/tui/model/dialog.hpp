@@ -20,6 +20,11 @@ struct Dialog {
     Form form;                         // Kind::form
     std::vector<std::string> buttons;  // Kind::question: the first is "yes", the last "no"
     std::size_t button = 0;            // the focused one
+    // A text longer than the window scrolls (Up/Down/PgUp/PgDn): the first wrapped line shown.
+    // The view says how far it can go, as it alone knows the window's height.
+    std::size_t scroll = 0;
+    mutable std::size_t scroll_max = 0;
+    mutable std::size_t page = 1;
 
     // accepted: Enter on a message, the first button ("yes"), or a submitted form. The button
     // index is in `button`. Returns what the screen needs; the dialog is closed before the call

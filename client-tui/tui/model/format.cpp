@@ -1,5 +1,7 @@
 #include "format.hpp"
 
+#include "sfts/text.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -85,11 +87,15 @@ std::string long_time(std::int64_t epoch_s) {
     return buf;
 }
 
-std::string printable(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
-    return out;
+// One escaping for the whole product (common/): the screen shows a name exactly as the logs do.
+std::string printable(std::string_view s) { return sfts::escape_text(s); }
+
+bool has_unsafe_text(std::string_view s) { return sfts::has_unsafe_text(s); }
+
+std::string terminal_safe(std::string_view s) { return has_unsafe_text(s) ? printable(s) : std::string(s); }
+
+std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
+    return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
 
 }  // namespace sfts::tui

@@ -20,7 +20,19 @@ int percent(std::uint64_t done, std::uint64_t total);  // floor: 100 only when d
 std::string short_time(std::int64_t epoch_s);  // "05-01 12:34" (local time), for columns
 std::string long_time(std::int64_t epoch_s);   // "2024-05-01 12:34:56"
 
-// A peer's or the filesystem's string made safe to draw: control bytes become '?'.
+// A peer's or the filesystem's string made safe to draw, reversibly: sfts::escape_text
+// (common/sfts/text.hpp), as the logs do it: printable text stays, '\\' becomes "\\\\", \n \r \t become "\\n" "\\r"
+// "\\t", other control bytes and bytes that are not UTF-8 "\\xHH", invisible or
+// terminal-controlling code points (C1 controls, bidi overrides, zero-width ones) "\\uHHHH".
+// The result holds no control character, so nothing of a file name reaches the terminal raw.
 std::string printable(std::string_view s);
+// True when s holds something printable() would escape (other than '\\').
+bool has_unsafe_text(std::string_view s);
+// The view's last fence before the terminal: s itself when it is safe (text the controller
+// composed from printable() parts), printable(s) otherwise.
+std::string terminal_safe(std::string_view s);
+
+// "1 file", "2 files", "0 files".
+std::string plural(std::uint64_t n, std::string_view one, std::string_view many);
 
 }  // namespace sfts::tui

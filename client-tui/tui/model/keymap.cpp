@@ -32,7 +32,7 @@ constexpr Binding kBindings[] = {
     {C::main, Key::f1, A::help, "Help", "this help and your role's commands"},
     {C::main, key_char('?'), A::help, nullptr, nullptr},
     {C::main, key_char('/'), A::filter, nullptr, "filter the pane (text or *.pattern)"},
-    {C::main, Key::ctrl_r, A::refresh, nullptr, "reload both listings"},
+    {C::main, Key::ctrl_r, A::refresh, nullptr, "reload listings and role (logs in again)"},
     {C::main, key_char('r'), A::refresh, nullptr, nullptr},
     {C::main, Key::f9, A::toggle_log, "Log", "show / hide the log panel"},
     {C::main, Key::ctrl_l, A::redraw, nullptr, "redraw the screen"},
@@ -80,12 +80,18 @@ constexpr Binding kBindings[] = {
     {C::dialog, Key::left, A::next_button, nullptr, nullptr},
     {C::dialog, Key::right, A::next_button, nullptr, nullptr},
     {C::dialog, Key::ctrl_l, A::redraw, nullptr, nullptr},
+    {C::dialog, Key::up, A::scroll_up, nullptr, nullptr},  // a text longer than the window
+    {C::dialog, Key::down, A::scroll_down, nullptr, nullptr},
+    {C::dialog, Key::page_up, A::scroll_page_up, nullptr, nullptr},
+    {C::dialog, Key::page_down, A::scroll_page_down, nullptr, nullptr},
 
     // While a transfer runs the screen stays live; only these keys act.
     {C::progress, Key::escape, A::cancel_transfer, nullptr, "cancel the transfer (asks first)"},
     {C::progress, key_char('c'), A::cancel_transfer, "Cancel", nullptr},
     {C::progress, Key::f10, A::cancel_transfer, nullptr, nullptr},
     {C::progress, Key::ctrl_c, A::cancel_transfer, nullptr, nullptr},
+    {C::progress, Key::f1, A::help, "Help", "this help"},
+    {C::progress, key_char('?'), A::help, nullptr, nullptr},
     {C::progress, Key::f9, A::toggle_log, "Log", "show / hide the log panel"},
     {C::progress, Key::ctrl_l, A::redraw, nullptr, "redraw the screen"},
 };
@@ -148,10 +154,25 @@ Action lookup(Context context, Key key) {
     return Action::none;
 }
 
-std::vector<std::pair<std::string, std::string>> function_bar(Context context) {
+const char* needed_command(Action action, bool remote_pane) {
+    switch (action) {
+        case Action::transfer: return remote_pane ? "download" : "upload";
+        case Action::remove: return remote_pane ? "delete" : nullptr;
+        case Action::passwd: return "update";
+        default: return nullptr;
+    }
+}
+
+bool role_allows(Action action, bool remote_pane, const std::vector<std::string>& commands) {
+    const char* cmd = needed_command(action, remote_pane);
+    // No list (the server's help failed): not known, so not hidden; the server decides.
+    return !cmd || commands.empty() || std::find(commands.begin(), commands.end(), cmd) != commands.end();
+}
+
+std::vector<std::pair<std::string, std::string>> function_bar(Context context, const std::function<bool(Action)>& enabled) {
     std::vector<const Binding*> rows;
     for (const auto& b : kBindings)
-        if (b.context == context && b.bar_label) rows.push_back(&b);
+        if (b.context == context && b.bar_label && (!enabled || enabled(b.action))) rows.push_back(&b);
     std::stable_sort(rows.begin(), rows.end(), [](const Binding* a, const Binding* b) { return a->key < b->key; });
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto* b : rows) {
@@ -161,12 +182,12 @@ std::vector<std::pair<std::string, std::string>> function_bar(Context context) {
     return out;
 }
 
-std::vector<std::string> key_help(Context context) {
+std::vector<std::string> key_help(Context context, const std::function<bool(Action)>& enabled) {
     // A binding without its own help line adds its key to the line above (Down under Up).
     std::vector<std::pair<std::string, std::string>> lines;
     for (const auto& b : kBindings) {
         if (b.context != context) continue;
-        if (b.help) lines.emplace_back(key_name(b.key), b.help);
+        if (b.help) lines.emplace_back(key_name(b.key), std::string(b.help) + (enabled && !enabled(b.action) ? " (not for your role)" : ""));
         else if (!lines.empty()) lines.back().first += " " + key_name(b.key);
     }
     std::vector<std::string> out;
@@ -175,6 +196,19 @@ std::vector<std::string> key_help(Context context) {
         out.push_back(keys + " " + help);
     }
     return out;
+}
+
+std::vector<std::string> main_help(const std::vector<std::string>& commands, bool remote_pane) {
+    std::string cmds;
+    for (const auto& c : commands) cmds += (cmds.empty() ? "" : " ") + c;
+    std::vector<std::string> lines = {"Commands your role allows on the server:", "  " + (cmds.empty() ? "(none)" : cmds), "",
+                                      std::string("Keys (") + (remote_pane ? "remote" : "local") + " pane):"};
+    auto enabled = [&](Action a) { return role_allows(a, remote_pane, commands); };
+    for (auto& l : key_help(Context::main, enabled)) lines.push_back("  " + l);
+    lines.push_back("");
+    lines.push_back("While a transfer runs:");
+    for (auto& l : key_help(Context::progress)) lines.push_back("  " + l);
+    return lines;
 }
 
 }  // namespace sfts::tui

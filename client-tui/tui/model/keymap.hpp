@@ -3,6 +3,7 @@
 // Keys are this layer's own vocabulary; the view decodes terminal input into it.
 #pragma once
 
+#include <functional>
 #include <span>
 #include <string>
 #include <utility>
@@ -94,6 +95,10 @@ enum class Action {
     no,
     accept,
     next_button,
+    scroll_up,
+    scroll_down,
+    scroll_page_up,
+    scroll_page_down,
     // progress
     cancel_transfer,
 };
@@ -109,9 +114,23 @@ struct Binding {
 std::span<const Binding> keymap();
 Action lookup(Context context, Key key);
 
-// ("5", "Copy") pairs of the context's function-key bar, in key order.
-std::vector<std::pair<std::string, std::string>> function_bar(Context context);
-// "F5 Space      upload or download the selection" lines for the help window.
-std::vector<std::string> key_help(Context context);
+// The server command an action needs from the role (docs/protocol.md help_reply), given which
+// pane is active: F5 in the local pane uploads, in the remote one downloads; F8 deletes on the
+// server only in the remote pane. nullptr: the action needs none.
+const char* needed_command(Action action, bool remote_pane);
+// Whether the role whose commands the server listed may do the action (yes when the list is
+// empty: unknown).
+bool role_allows(Action action, bool remote_pane, const std::vector<std::string>& commands);
+
+// ("5", "Copy") pairs of the context's function-key bar, in key order; a binding whose action
+// enabled() refuses is left out (the role may not delete: no "8Delete").
+std::vector<std::pair<std::string, std::string>> function_bar(Context context,
+                                                              const std::function<bool(Action)>& enabled = {});
+// "F5 Space      upload or download the selection" lines for the help window; an action
+// enabled() refuses gets " (not for your role)".
+std::vector<std::string> key_help(Context context, const std::function<bool(Action)>& enabled = {});
+// The whole help window of the main screen, every line from the table: the role's commands,
+// the keys of the panes, then the keys while a transfer runs (cancel).
+std::vector<std::string> main_help(const std::vector<std::string>& commands, bool remote_pane);
 
 }  // namespace sfts::tui

@@ -29,6 +29,9 @@ struct TransferState {
     TransferProgress progress;
     std::uint64_t last_seq = 0;
     bool cancel_requested = false;
+    std::size_t files_done = 0;  // confirmed by the server's receipt or signature
+    std::uint64_t bytes_done = 0;
+    std::string last_name;       // the last one done
 };
 
 enum class Side { local = 0, remote = 1 };
@@ -51,6 +54,7 @@ struct UiState {
     bool show_log = false;
     bool busy = false;  // a job is running on the network thread
     std::optional<TransferState> transfer;
+    std::string status;  // the status line above the key bar: what just happened (display text)
 
     LogBuffer log;
     std::vector<std::unique_ptr<Dialog>> dialogs;  // the last one is on top

@@ -33,6 +33,7 @@ void Screen::draw_connect(const UiState& ui) {
     const int label_w = 18;
     const int value_w = std::clamp(cols - label_w - 20, 10, 56);
     int y = 3;
+    std::vector<std::string> notes;  // hints too long for the space beside their field
     for (std::size_t i = 0; i < f.fields().size(); ++i, ++y) {
         const Field& fld = f[i];
         bool focused = !ui.recent_focus && f.focus() == i;
@@ -43,13 +44,27 @@ void Screen::draw_connect(const UiState& ui) {
         }
         std::string shown = fld.hidden ? std::string() : tail(printable(f.display(i)), value_w - 1);
         put(w, y, 2 + label_w, focused ? shown + "_" : shown, value_w, focused ? style(Style::field) : A_UNDERLINE);
-        if (fld.hidden) put_clipped(w, y, 3 + label_w + value_w, fld.note.empty() ? "(not shown)" : fld.note, A_DIM);
+        if (fld.hidden) {
+            int room = cols - (3 + label_w + value_w) - 1;
+            std::string note = fld.note.empty() ? "(not shown)" : fld.note;
+            if (text_width(note) > room) {  // never cut mid-word: the whole hint goes below the form
+                notes.push_back(fld.label + ": " + note);
+                note = "(not shown)";
+            }
+            put_clipped(w, y, 3 + label_w + value_w, note, A_DIM, false);
+        }
     }
+    // Hints and notes wrap at word boundaries; nothing is cut in the middle of a word.
+    auto paragraph = [&](const std::string& text, attr_t a) {
+        for (const auto& line : wrap(text, cols - 4))
+            if (y < rows) put(w, y++, 2, line, cols - 4, a);
+    };
+    for (const auto& n : notes) paragraph(n, A_DIM);
     ++y;
-    if (!ui.connect_note.empty()) put_clipped(w, y++, 2, ui.connect_note);
-    if (!ui.connect_status.empty()) put_clipped(w, y++, 2, ui.connect_status, style(Style::hint) | A_BOLD);
+    if (!ui.connect_note.empty()) paragraph(printable(ui.connect_note), A_NORMAL);
+    if (!ui.connect_status.empty()) paragraph(printable(ui.connect_status), style(Style::hint) | A_BOLD);
     ++y;
-    put_clipped(w, y++, 2, "Enter: connect   Tab/Down: next field   F10: quit", A_DIM);
+    paragraph("Enter: connect   Tab/Down: next field   F10: quit", A_DIM);
     ++y;
     if (y < rows) put_clipped(w, y++, 2, ui.recent.empty() ? "No recent servers" : "Recent servers (Tab to them, Enter uses one)", A_BOLD);
     for (std::size_t i = 0; i < ui.recent.size() && y < rows; ++i, ++y) {

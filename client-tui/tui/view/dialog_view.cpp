@@ -56,7 +56,7 @@ void Screen::draw_transfer(const TransferState& t) {
     put(w, 5, 2, "Total", inner, style(Style::dialog) | A_BOLD);
     put(w, 6, 2, text_bar(frac(p.total_done(), p.total_size()), inner), inner, style(Style::dialog));
     put(w, 7, 2, p.total_line(), inner, style(Style::dialog));
-    put(w, 9, 2, t.cancel_requested ? "Cancelling..." : "Esc or c: cancel    (the screen stays live)", inner,
+    put(w, 9, 2, clip_words(t.cancel_requested ? "Cancelling..." : "Esc or c: cancel   F1: help   (the screen stays live)", inner), inner,
         style(Style::dialog) | A_DIM);
     pop.show();
 }
@@ -66,11 +66,22 @@ void Screen::draw_dialog(const Dialog& d) {
     int max_w = std::min(layout_.cols - 4, 76);
     std::vector<std::string> lines;
     int want = text_width(d.title) + 8;
+    // '\n' in a line is the controller's paragraph break; each paragraph then passes the last
+    // fence (a raw control character in it is escaped, not drawn) and is wrapped at spaces.
+    std::vector<std::string> paragraphs;
     for (const auto& l : d.lines)
-        for (const auto& part : wrap(l, 1000)) want = std::max(want, text_width(part) + 4);
+        for (std::size_t start = 0;;) {
+            auto nl = l.find('\n', start);
+            paragraphs.push_back(terminal_safe(std::string_view(l).substr(start, nl == std::string::npos ? nl : nl - start)));
+            if (nl == std::string::npos) break;
+            start = nl + 1;
+        }
+    for (const auto& p : paragraphs) want = std::max(want, text_width(p) + 4);
+    const std::string form_hint = "Enter: OK   Esc: cancel   Tab: next field";
+    if (d.kind == Dialog::Kind::form) want = std::max(want, text_width(form_hint) + 4);  // never cut mid-word
     int width = std::clamp(want, std::min(44, max_w), max_w);
-    for (const auto& l : d.lines)
-        for (auto& wl : wrap(l, width - 4)) lines.push_back(printable(wl));
+    for (const auto& p : paragraphs)
+        for (auto& wl : wrap(p, width - 4)) lines.push_back(wl);
 
     std::vector<std::string> buttons = d.buttons;
     if (d.kind == Dialog::Kind::info || d.kind == Dialog::Kind::error) buttons = {"OK"};
@@ -83,9 +94,20 @@ void Screen::draw_dialog(const Dialog& d) {
     int inner = width - 4;
     int y = 1;
     int last_text_row = height - 3 - form_rows - (extra - 1);
-    for (const auto& l : lines) {
+    // A text taller than the window scrolls; the last row says that there is more.
+    std::size_t rows = static_cast<std::size_t>(std::max(1, last_text_row));
+    std::size_t max_first = lines.size() > rows ? lines.size() - rows : 0;
+    d.scroll_max = max_first;
+    d.page = std::max<std::size_t>(1, rows - 1);
+    std::size_t first = std::min(d.scroll, max_first);
+    for (std::size_t i = first; i < lines.size(); ++i) {
         if (y > last_text_row) break;
-        put(w, y++, 2, l, inner, bg);
+        bool marker_row = max_first > 0 && y == last_text_row && i + 1 < lines.size();
+        if (marker_row) {
+            put(w, y++, 2, "-- more: Down / PgDn (" + std::to_string(lines.size() - i) + " lines) --", inner, bg | A_DIM);
+            break;
+        }
+        put(w, y++, 2, lines[i], inner, bg);
     }
     if (d.kind == Dialog::Kind::form) {
         ++y;
@@ -100,7 +122,7 @@ void Screen::draw_dialog(const Dialog& d) {
             if (focused) shown += "_";
             put(w, y, 2 + label_w, shown, inner - label_w, focused ? style(Style::field) : bg | A_UNDERLINE);
         }
-        put(w, height - 2, 2, "Enter: OK   Esc: cancel   Tab: next field", inner, bg | A_DIM);
+        put(w, height - 2, 2, clip_words(form_hint, inner), inner, bg | A_DIM);
     } else {
         std::vector<int> starts;
         std::string text = buttons_text(buttons, starts);

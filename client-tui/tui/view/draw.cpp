@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "../model/format.hpp"
 #include "text.hpp"
 #include "theme.hpp"
 
@@ -10,7 +11,7 @@ namespace sfts::tui {
 void put(WINDOW* w, int y, int x, std::string_view text, int width, attr_t a) {
     if (width <= 0) return;
     wattrset(w, a);
-    mvwaddstr(w, y, x, pad(text, width).c_str());
+    mvwaddstr(w, y, x, pad(terminal_safe(text), width).c_str());
     wattrset(w, A_NORMAL);
 }
 
@@ -18,7 +19,7 @@ void put_clipped(WINDOW* w, int y, int x, std::string_view text, attr_t a, bool 
     int width = getmaxx(w) - x - (framed ? 1 : 0);
     if (width <= 0) return;
     wattrset(w, a);
-    mvwaddstr(w, y, x, clip(text, width).c_str());
+    mvwaddstr(w, y, x, clip(terminal_safe(text), width).c_str());
     wattrset(w, A_NORMAL);
 }
 
@@ -33,8 +34,8 @@ void frame(WINDOW* w, attr_t border, std::string_view title, attr_t title_attr) 
     }
 }
 
-void draw_function_bar(WINDOW* w, int y, Context context) {
-    auto items = function_bar(context);
+void draw_function_bar(WINDOW* w, int y, Context context, const std::function<bool(Action)>& enabled) {
+    auto items = function_bar(context, enabled);
     int cols = getmaxx(w);
     wmove(w, y, 0);
     wclrtoeol(w);

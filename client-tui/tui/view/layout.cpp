@@ -10,8 +10,9 @@ Layout main_layout(int rows, int cols, bool show_log) {
     l.cols = cols;
     l.too_small = rows < kMinRows || cols < kMinCols;
     l.bar_y = rows - 1;
+    l.status_y = rows - 2;
     l.log_h = show_log ? std::max(5, rows / 4) : 0;
-    l.pane_h = std::max(5, rows - l.header_h - 1 - l.log_h);
+    l.pane_h = std::max(5, rows - l.header_h - 2 - l.log_h);
     l.log_y = l.pane_y + l.pane_h;
     l.left_w = cols / 2;
     l.right_w = cols - l.left_w;

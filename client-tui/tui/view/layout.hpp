@@ -12,6 +12,7 @@ struct Layout {
     int header_h = 2;
     int pane_y = 2, pane_h = 0, left_w = 0, right_w = 0;
     int log_y = 0, log_h = 0;  // log_h == 0: hidden
+    int status_y = 0;          // the status line: what just happened
     int bar_y = 0;
     int list_rows = 0;  // entries a pane shows at once
     bool too_small = false;

@@ -1,7 +1,10 @@
 // The main screen: status lines, the two panes, the log panel, the function-key bar.
 #include <algorithm>
 
+#include <cstdlib>
+
 #include "../model/format.hpp"
+#include "../model/rows.hpp"
 #include "draw.hpp"
 #include "screen.hpp"
 #include "text.hpp"
@@ -17,34 +20,16 @@ std::string join(const std::vector<std::string>& v) {
     return out;
 }
 
-std::string row_text(const Entry& e, const Columns& c, bool marked) {
-    std::string line = marked ? "*" : " ";
-    line += pad(printable(e.name) + (e.dir && e.name != ".." ? "/" : ""), c.name);
-    if (c.size) line += " " + pad_left(e.name == ".." ? "UP" : e.dir ? "<DIR>" : compact_size(e.size), c.size);
-    if (c.time) line += " " + pad(e.name == ".." ? "" : short_time(e.mtime_s), c.time);
-    if (c.uploader) line += " " + pad(printable(e.uploader), c.uploader);
-    return line;
-}
-
-std::string details(const Entry& e) {
-    if (e.name == "..") return "parent directory";
-    std::string s = printable(e.name);
-    if (e.dir) return s + "/  directory  " + long_time(e.mtime_s);
-    s += "  " + std::to_string(e.size) + " B  " + long_time(e.mtime_s);
-    if (!e.uploader.empty()) s += "  by " + printable(e.uploader);
-    return s;
-}
-
 }  // namespace
 
 void Screen::draw_header(const UiState& ui) {
     WINDOW* w = header_.get();
     const auto& s = ui.session;
     std::string role = s.commands.empty() ? "role: (none yet)" : "role: " + join(s.commands);
-    std::string line1 = " user " + printable(s.user) + " @ " + s.server + "   " + role;
+    std::string line1 = " user " + printable(s.user) + " @ " + printable(s.server) + "   " + role;
     std::string busy = ui.busy ? " working... " : "";
     int cols = layout_.cols;
-    put(w, 0, 0, line1, cols - text_width(busy), style(Style::header));
+    put(w, 0, 0, clip_words(line1, cols - text_width(busy)), cols - text_width(busy), style(Style::header));
     if (!busy.empty()) put(w, 0, cols - text_width(busy), busy, text_width(busy), style(Style::header) | A_BOLD);
     put(w, 1, 0, " cert " + printable(s.certificate), cols, style(Style::header));
 }
@@ -54,8 +39,11 @@ void Screen::draw_pane(WINDOW* w, const UiState& ui, Side side) {
     bool active = ui.active == side;
     bool remote = side == Side::remote;
     int inner = getmaxx(w) - 2;
-    std::string title = remote ? "Remote: " + printable(ui.session.user) + "@" + ui.session.server
-                               : "Local: " + printable(ui.local_dir);
+    // frame() puts " title " inside the border with a column to spare on each side.
+    int title_w = getmaxx(w) - 6;
+    const char* home = std::getenv("HOME");
+    std::string title = remote ? clip_words("Remote: " + printable(ui.session.user) + "@" + printable(ui.session.server), title_w)
+                               : path_title("Local: ", printable(ui.local_dir), title_w, home ? printable(home) : "");
     frame(w, active ? style(Style::frame_active) : style(Style::frame), title,
           active ? style(Style::frame_active) | A_REVERSE : A_BOLD);
 
@@ -80,10 +68,8 @@ void Screen::draw_pane(WINDOW* w, const UiState& ui, Side side) {
     if (p.size() == 0) put(w, 2, 1, p.filter().empty() ? "  (empty)" : "  (nothing matches the filter)", inner);
     if (const Entry* e = p.current()) put(w, 2 + layout_.list_rows, 1, details(*e), inner, A_DIM);
 
-    std::string info = " " + std::to_string(p.entries().size()) + (remote ? " files " : " entries ");
-    if (p.mark_count()) info += "- " + std::to_string(p.mark_count()) + " marked ";
-    if (!p.filter().empty()) info += "- filter: " + printable(p.filter()) + " ";
-    put(w, getmaxy(w) - 1, 2, clip(info, inner - 2), std::min(inner - 2, text_width(info)),
+    std::string info = pane_info(p, remote);
+    put(w, getmaxy(w) - 1, 2, clip_words(info, inner - 2), std::min(inner - 2, text_width(info)),
         active ? style(Style::frame_active) : A_NORMAL);
 }
 
@@ -101,7 +87,11 @@ void Screen::draw_main(const UiState& ui) {
     draw_pane(left_.get(), ui, Side::local);
     draw_pane(right_.get(), ui, Side::remote);
     if (log_) draw_log(ui);
-    draw_function_bar(bar_.get(), 0, ui.transfer ? Context::progress : Context::main);
+    put(status_.get(), 0, 0, clip_words(" " + ui.status, layout_.cols - 1), layout_.cols - 1, style(Style::hint));
+    bool remote = ui.active == Side::remote;
+    const auto& commands = ui.session.commands;
+    draw_function_bar(bar_.get(), 0, ui.transfer ? Context::progress : Context::main,
+                      [&](Action a) { return role_allows(a, remote, commands); });
 }
 
 }  // namespace sfts::tui

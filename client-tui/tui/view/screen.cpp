@@ -11,6 +11,7 @@ void Screen::rebuild(const UiState& ui) {
     right_.reset();
     log_.reset();
     body_.reset();
+    status_.reset();
     bar_.reset();
     kind_ = ui.screen;
     layout_ = main_layout(term_.rows(), term_.cols(), ui.show_log);
@@ -26,6 +27,7 @@ void Screen::rebuild(const UiState& ui) {
     left_ = make_window(l.pane_h, l.left_w, l.pane_y, 0);
     right_ = make_window(l.pane_h, l.right_w, l.pane_y, l.left_w);
     if (l.log_h) log_ = make_window(l.log_h, l.cols, l.log_y, 0);
+    status_ = make_window(1, l.cols, l.status_y, 0);
 }
 
 void Screen::draw_too_small() {
@@ -51,11 +53,11 @@ void Screen::render(const UiState& ui, bool force) {
         doupdate();
         return;
     }
-    for (WINDOW* w : {header_.get(), left_.get(), right_.get(), log_.get(), body_.get(), bar_.get()})
+    for (WINDOW* w : {header_.get(), left_.get(), right_.get(), log_.get(), body_.get(), status_.get(), bar_.get()})
         if (w) werase(w);
     if (ui.screen == UiState::Screen::connect) draw_connect(ui);
     else draw_main(ui);
-    for (WINDOW* w : {header_.get(), left_.get(), right_.get(), log_.get(), body_.get(), bar_.get()})
+    for (WINDOW* w : {header_.get(), left_.get(), right_.get(), log_.get(), body_.get(), status_.get(), bar_.get()})
         if (w) wnoutrefresh(w);
     if (ui.transfer && ui.screen == UiState::Screen::main) draw_transfer(*ui.transfer);
     for (const auto& d : ui.dialogs) draw_dialog(*d);

@@ -34,7 +34,7 @@ private:
     Layout layout_;
     UiState::Screen kind_ = UiState::Screen::connect;
     bool built_ = false;
-    WindowPtr header_, left_, right_, log_, body_, bar_;
+    WindowPtr header_, left_, right_, log_, body_, status_, bar_;
 };
 
 }  // namespace sfts::tui

@@ -1,6 +1,7 @@
 #include "text.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cwchar>
 
 namespace sfts::tui {
@@ -97,6 +98,50 @@ std::vector<std::string> wrap(std::string_view text, int width) {
         start = nl + 1;
     }
     return out;
+}
+
+std::string ellipsis() { return MB_CUR_MAX > 1 ? "\u2026" : "..."; }
+
+std::string clip_front(std::string_view s, int width) {
+    if (width <= 0) return {};
+    if (text_width(s) <= width) return std::string(s);
+    std::string dots = ellipsis();
+    int room = width - text_width(dots);
+    if (room <= 0) return clip(dots, width, false);
+    std::size_t i = 0;
+    while (i < s.size() && text_width(s.substr(i)) > room) i += next_char(s, i).first;
+    return dots + std::string(s.substr(i));
+}
+
+std::string path_title(std::string_view prefix, std::string_view path, int width, std::string_view home) {
+    std::string p(path);
+    if (!home.empty() && home != "/" && (path == home || (path.starts_with(home) && path[home.size()] == '/')))
+        p = "~" + p.substr(home.size());
+    int room = width - text_width(prefix);
+    if (room <= 0) return clip(prefix, width);
+    if (text_width(p) <= room) return std::string(prefix) + p;
+    std::string dots = ellipsis();
+    int tail_room = room - text_width(dots);
+    // The longest tail that starts at a '/': whole directory names only.
+    for (std::size_t i = p.find('/', 1); tail_room > 0 && i != std::string::npos; i = p.find('/', i + 1))
+        if (text_width(std::string_view(p).substr(i)) <= tail_room) return std::string(prefix) + dots + p.substr(i);
+    return std::string(prefix) + clip_front(p, room);  // even the last name is too long
+}
+
+std::string clip_words(std::string_view s, int width) {
+    if (width <= 0) return {};
+    if (text_width(s) <= width) return std::string(s);
+    std::string dots = ellipsis();
+    int room = width - 1 - text_width(dots);
+    std::string head = room > 0 ? clip(s, room, false) : std::string();
+    // Cut at the last space within head when there is one and it keeps something.
+    if (head.size() < s.size() && s[head.size()] != ' ') {
+        auto sp = head.rfind(' ');
+        if (sp != std::string::npos && sp > 0) head.resize(sp);
+    }
+    while (!head.empty() && head.back() == ' ') head.pop_back();
+    if (head.empty()) return clip(s, width);
+    return head + " " + dots;
 }
 
 }  // namespace sfts::tui

@@ -30,7 +30,9 @@ struct EnrollJob {  // then connects with the same PIN
 };
 
 struct ListJob {};
-struct HelpJob {};
+// Logs in again on a new connection with the PIN and password of this session (the server fixes
+// the role at login), then reports the role's commands and the listing anew.
+struct RefreshJob {};
 struct CloseJob {};
 
 struct TransferSpec {
@@ -50,15 +52,17 @@ struct DeleteJob {
 };
 
 struct PasswdJob {
+    Secret current_password;  // typed again: the server checks it
     Secret new_password;
 };
 
-using Job = std::variant<ConnectJob, EnrollJob, ListJob, HelpJob, CloseJob, TransferJob, DeleteJob, PasswdJob>;
+using Job = std::variant<ConnectJob, EnrollJob, ListJob, RefreshJob, CloseJob, TransferJob, DeleteJob, PasswdJob>;
 
 // --- events (worker -> UI)
 
 struct NeedSecret {
     enum class What { password, new_password } what;
+    bool refused = false;  // the server refused the password just given (the PIN is kept)
 };
 
 struct Enrolled {
@@ -76,7 +80,7 @@ struct Listed {
     std::vector<Entry> entries;
 };
 
-struct HelpReply {
+struct Refreshed {  // logged in again: the role's commands now (a Listed follows)
     std::vector<std::string> commands;
 };
 
@@ -114,7 +118,7 @@ struct Failed {
 
 struct Closed {};
 
-using Event = std::variant<NeedSecret, Enrolled, Connected, Listed, HelpReply, FileDone, TransferEnded, Deleted,
+using Event = std::variant<NeedSecret, Enrolled, Connected, Listed, Refreshed, FileDone, TransferEnded, Deleted,
                            PasswordChanged, Info, Failed, Closed>;
 
 // The latest progress of the running transfer: overwritten, not queued (a chunk is 1 MiB, so a

@@ -141,12 +141,14 @@ void Worker::handle(EnrollJob& j) {
 }
 
 void Worker::connect() {
+    bool password_sent = false;  // the TLS handshake passed and the login asked for the password
     auto password = [&]() -> Secret {
         if (password_.empty()) {
             if (cfg_.password.kind == hsm::SecretSource::Kind::prompt)
                 throw NeedSecretSignal{NeedSecret::What::password};
             password_ = hsm::read_secret(cfg_.password, "");
         }
+        password_sent = true;
         return password_.clone();
     };
     auto first_password = [&]() -> Secret {
@@ -157,9 +159,20 @@ void Worker::connect() {
     try {
         session_ = client::Session::connect(cfg_, pin_, password, first_password);
     } catch (const NeedSecretSignal& s) {
-        emit(NeedSecret{s.what});  // the PIN is kept for the next attempt
+        emit(NeedSecret{s.what, false});  // the PIN is kept for the next attempt
         return;
     } catch (const Error& e) {
+        // A refused password is no reason to type the PIN again: keep it and ask for the
+        // password once more (when it is typed; one from a file would only fail again).
+        // (Not when the certificate was refused: that fails before the password is asked for.)
+        if (e.kind() == Errc::auth_failed && password_sent && cfg_.password.kind == hsm::SecretSource::Kind::prompt &&
+            !pin_.empty()) {
+            password_.wipe();
+            pending_new_password_.wipe();
+            emit(Info{"login to " + cfg_.host + " refused: " + e.what()});
+            emit(NeedSecret{NeedSecret::What::password, true});
+            return;
+        }
         pin_.wipe();
         password_.wipe();
         pending_new_password_.wipe();
@@ -179,6 +192,12 @@ void Worker::connect() {
 }
 
 void Worker::reconnect() {
+    if (session_ && session_->connected()) {
+        try {
+            session_->close();  // exit first: one connection per session on the server
+        } catch (const Error&) {
+        }
+    }
     session_.reset();
     auto password = [&]() -> Secret { return password_.clone(); };
     auto refuse = []() -> Secret { throw Error(Errc::auth_failed, "the server forgot the password"); };
@@ -206,13 +225,16 @@ void Worker::handle(ListJob&) {
     }
 }
 
-void Worker::handle(HelpJob&) {
-    if (!has_session("help")) return;
+void Worker::handle(RefreshJob&) {
+    if (!has_session("refresh")) return;
     try {
+        reconnect();
         commands_ = session_->help();
-        emit(HelpReply{commands_});
+        emit(Refreshed{commands_});
+        if (may_list()) list();
+        else emit(Listed{});
     } catch (const Error& e) {
-        failed("help", e);
+        failed("refresh", e);
     }
 }
 
@@ -288,11 +310,18 @@ void Worker::handle(DeleteJob& j) {
 void Worker::handle(PasswdJob& j) {
     if (!has_session("update")) return;
     try {
-        session_->change_password(j.new_password);
+        session_->change_password(j.current_password, j.new_password);
+        j.current_password.wipe();
         password_ = std::move(j.new_password);  // a later reconnection logs in with the new one
         emit(PasswordChanged{});
     } catch (const Error& e) {
         failed("update (password change)", e);
+        return;
+    }
+    try {
+        reconnect();  // the new password has a new salt: the next F2 needs it
+    } catch (const Error& e) {
+        failed("reconnect", e);
     }
 }
 

@@ -31,14 +31,14 @@ private:
     void handle(ConnectJob& j);
     void handle(EnrollJob& j);
     void handle(ListJob& j);
-    void handle(HelpJob& j);
+    void handle(RefreshJob& j);
     void handle(CloseJob& j);
     void handle(TransferJob& j);
     void handle(DeleteJob& j);
     void handle(PasswdJob& j);
 
     void connect();    // with cfg_, pin_, password_
-    void reconnect();  // after a cancelled download dropped the connection
+    void reconnect();  // a new connection with the kept PIN and password (after a cancelled download)
     void list();
     bool may_list() const;  // the role's commands (from help) include ls
     bool has_session(const char* what);

@@ -10,16 +10,9 @@
 namespace sfts::server {
 
 std::string loggable(std::string_view text) {
-    std::string out;
-    for (unsigned char c : text.substr(0, 128)) {
-        if (c < 0x20 || c == 0x7f || c == '\\' || c == '"') {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        } else {
-            out.push_back(static_cast<char>(c));
-        }
-    }
+    // Only bounded here: every log line is escaped as a whole by the log formatter
+    // (sfts::EscapingFormatter, sfts::escape_text), the one escaping of the project.
+    std::string out(text.substr(0, 128));
     if (text.size() > 128) out += "...";
     return out;
 }
@@ -152,7 +145,47 @@ std::unique_ptr<ServerContext> make_context(const Config& cfg, const Secret& pin
     std::string decoy = read_file(decoy_path, 64);
     if (decoy.size() != 32) fail(Errc::integrity, decoy_path + " is damaged: expected 32 bytes");
     ctx->decoy_key.assign(decoy.begin(), decoy.end());
+    ctx->enroll_seal_key = from_token([&] { return ctx->authority->derive_secret("sfts-enrollment-token-seal"); });
+    ctx->expire_unconfirmed_enrollments(true);
     return ctx;
+}
+
+db::SealPrf enrollment_seal(pki::Authority& authority) {
+    auto key = authority.derive_secret("sfts-enrollment-token-seal");
+    return [key](std::span<const std::uint8_t> data) { return auth::hmac_sha256(key, data); };
+}
+
+db::SealPrf ServerContext::seal_prf() const {
+    auto key = enroll_seal_key;
+    return [key](std::span<const std::uint8_t> data) { return auth::hmac_sha256(key, data); };
+}
+
+bool ServerContext::certificate_pending(const std::string& serial) {
+    std::lock_guard lock(authority_mutex);
+    auto c = authority->registry().find(serial);
+    return c && c->pending();
+}
+
+std::size_t ServerContext::expire_unconfirmed_enrollments(bool all) {
+    std::vector<pki::IssuedCert> gone;
+    {
+        std::lock_guard lock(authority_mutex);
+        std::time_t now = std::time(nullptr);
+        for (auto& c : authority->registry().expired_pending(all ? 0 : now)) {
+            authority->registry().revoke(c.serial_hex, pki::kReasonUnconfirmed, now);
+            gone.push_back(std::move(c));
+        }
+        if (!gone.empty()) authority->publish_crl();
+    }
+    if (gone.empty()) return 0;
+    reload_crl();
+    for (const auto& c : gone) {
+        log->warning("enrollment of user '" + c.subject + "' was never confirmed: certificate " + c.serial_hex +
+                     " revoked");
+        audit_event("enroll_expire", {{"user", c.subject}, {"serial", c.serial_hex}, {"result", "revoked"},
+                                      {"detail", all ? "pending at start: never confirmed" : "not confirmed in time"}});
+    }
+    return gone.size();
 }
 
 bool ServerContext::check_token() {

@@ -3,6 +3,7 @@
 // proof, which covers the TLS certificate the client saw, is what authenticates the server.
 #include <Poco/Logger.h>
 
+#include <ctime>
 #include <variant>
 
 #include "sfts/auth/hmac.hpp"
@@ -17,29 +18,74 @@ namespace sfts::server {
 
 namespace {
 
-// A user "has an account" once it exists in the database or holds a valid certificate: from
-// then on only a one-time token bound to that name may enroll it, so the site-wide secret can
-// never be used to take over someone else's identity.
-bool has_account(ServerContext& ctx, const std::string& user) {
+// A user "has an account" once it exists in the database or holds a valid, confirmed
+// certificate: from then on only a one-time token bound to that name may enroll it, so the
+// site-wide secret can never be used to take over someone else's identity. A pending
+// (unconfirmed) certificate does not count: an interceptor's abandoned attempt must not lock
+// the user out. The caller holds ctx.authority_mutex.
+bool has_account_locked(ServerContext& ctx, const std::string& user) {
     if (ctx.db->find_user(user)) return true;
-    std::lock_guard lock(ctx.authority_mutex);
     std::time_t now = std::time(nullptr);
     for (const auto& c : ctx.authority->registry().list())
-        if (c.kind == "client" && c.subject == user && !c.revoked_at && c.not_after > now) return true;
+        if (c.kind == "client" && c.subject == user && !c.revoked_at && !c.pending() && c.not_after > now) return true;
     return false;
 }
 
-void revoke_previous(ServerContext& ctx, const std::string& user, const std::string& keep_serial) {
+bool has_account(ServerContext& ctx, const std::string& user) {
+    std::lock_guard lock(ctx.authority_mutex);
+    return has_account_locked(ctx, user);
+}
+
+// The caller holds ctx.authority_mutex. Other pending certificates are left to their own
+// enrollments, which will fail to confirm or expire.
+bool revoke_previous(ServerContext& ctx, const std::string& user, const std::string& keep_serial) {
     std::time_t now = std::time(nullptr);
     bool any = false;
     for (const auto& c : ctx.authority->registry().list()) {
-        if (c.kind == "client" && c.subject == user && !c.revoked_at && c.serial_hex != keep_serial && c.not_after > now) {
-            ctx.authority->registry().revoke(c.serial_hex, 4 /* superseded */, now);
+        if (c.kind == "client" && c.subject == user && !c.revoked_at && !c.pending() && c.serial_hex != keep_serial &&
+            c.not_after > now) {
+            ctx.authority->registry().revoke(c.serial_hex, pki::kReasonSuperseded, now);
             any = true;
         }
     }
     if (any) ctx.authority->publish_crl();
+    return any;
 }
+
+struct Pending {
+    ServerContext& ctx;
+    std::string user, serial, peer;
+    bool settled;     // confirmed: nothing to undo
+    std::string why;  // why it was not, for the log and the audit trail
+
+    // An enrollment that did not complete: its certificate is revoked at once (never confirmed,
+    // so its key stays usable for a new attempt) and the attempt can be redone.
+    ~Pending() {
+        if (settled) return;
+        try {
+            bool revoked = false;
+            {
+                std::lock_guard lock(ctx.authority_mutex);
+                auto c = ctx.authority->registry().find(serial);
+                if (c && c->pending()) {
+                    ctx.authority->registry().revoke(serial, pki::kReasonUnconfirmed, std::time(nullptr));
+                    ctx.authority->publish_crl();
+                    revoked = true;
+                }
+            }
+            if (!revoked) return;
+            ctx.reload_crl();
+            ctx.log->warning("enrollment of user '" + user + "' from " + peer + " not confirmed (" + why +
+                             "): certificate " + serial + " revoked; the enrollment can be redone");
+            ctx.audit_event("enroll_expire", {{"user", user}, {"serial", serial}, {"source", peer}, {"result", "revoked"},
+                                              {"detail", why}});
+        } catch (const std::exception& e) {
+            // It stays pending (refused at login) and is revoked at the next start or enrollment.
+            ctx.log->error("enrollment of user '" + user + "': could not revoke unconfirmed certificate " + serial + ": " +
+                           e.what());
+        }
+    }
+};
 
 // user_seen: the enrolling user's name once it is known to be valid (for the audit of a failure).
 void run(ServerContext& ctx, net::Channel& ch, const std::string& peer, const Poco::Net::IPAddress& ip,
@@ -63,10 +109,11 @@ void run(ServerContext& ctx, net::Channel& ch, const std::string& peer, const Po
     Secret secret;
     bool by_token = start.secret_kind == proto::SecretKind::enrollment_token;
     const std::string& token_id = start.token_id;
+    std::string method = by_token ? "one-time token" : "site secret";
     if (by_token) {
-        auto s = ctx.db->enrollment_token_secret(token_id, user, ctx.clock());
+        auto s = ctx.db->enrollment_token_secret(token_id, user, ctx.clock(), ctx.seal_prf());
         if (!s) {
-            log.warning("enrollment refused: unknown, used or expired token for " + who);
+            log.warning("enrollment refused: unknown, used, voided or expired token for " + who);
             ctx.abuse->failure(ip, "enrollment");
             fail(Errc::auth_failed, "enrollment refused");
         }
@@ -91,24 +138,85 @@ void run(ServerContext& ctx, net::Channel& ch, const std::string& peer, const Po
     auto expected = auth::hmac_sha256(secret.bytes(), client_transcript);
     if (!auth::equal_constant_time(expected, csr_msg.client_proof)) {
         log.warning("enrollment refused: bad proof (wrong secret) for " + who);
-            ctx.abuse->failure(ip, "enrollment");
+        ctx.abuse->failure(ip, "enrollment");
         fail(Errc::auth_failed, "enrollment refused");
     }
     auto csr = pki::validate_csr_der(csr_msg.csr_der.data(), csr_msg.csr_der.size());
     if (csr.username != user) fail(Errc::invalid_argument, "the CSR's common name is not the enrolling user");
-    if (by_token && !ctx.db->consume_enrollment_token(token_id, ctx.clock())) {
-        log.warning("enrollment refused: token already used (race) for " + who);
-        ctx.abuse->failure(ip, "enrollment");
-        fail(Errc::auth_failed, "enrollment refused");
-    }
 
+    // Phase 1: a certificate, pending. Nothing else changes (no account, the token stays unused,
+    // no earlier certificate is revoked) until the client confirms.
+    ctx.expire_unconfirmed_enrollments(false);
+    const int confirm_s = ctx.cfg.limits.enroll_confirm_timeout_s;
     ossl::X509Ptr cert;
     {
         std::lock_guard lock(ctx.authority_mutex);
-        cert = ctx.authority->issue_client(csr);
-        revoke_previous(ctx, user, ossl::serial_hex(cert.get()));
+        try {
+            cert = ctx.authority->issue_client(csr, std::time(nullptr) + confirm_s + 5);
+        } catch (const Error& e) {
+            if (e.kind() == Errc::permission_denied) log.warning("enrollment refused for " + who + ": " + e.what());
+            throw;
+        }
     }
-    ctx.reload_crl();
+    Pending pending{ctx, user, ossl::serial_hex(cert.get()), peer, false, "connection ended before the client confirmed"};
+    const std::string& serial = pending.serial;
+
+    proto::EnrollResult result;
+    result.ca_cert_der = ctx.ca_der;
+    result.cert_der = ossl::to_der(cert.get());
+    proto::Sha256 tls_fp{};
+    std::copy(ctx.server_cert_sha256.begin(), ctx.server_cert_sha256.end(), tls_fp.begin());
+    auto server_transcript =
+        proto::enroll_server_transcript(start, challenge, csr_msg, result.ca_cert_der, result.cert_der, tls_fp);
+    result.server_proof = auth::hmac_sha256(secret.bytes(), server_transcript);
+    ctx.audit_event("enroll_begin", {{"user", user}, {"serial", serial}, {"source", peer}, {"method", method},
+                                     {"result", "pending"}});
+    log.information("enrollment of " + who + " with the " + method + ": certificate " + serial +
+                    " issued, waiting for the client's confirmation");
+    ch.send(result, deadline());
+
+    // Phase 2: the client has verified our proof and confirms with its own.
+    proto::Message m;
+    try {
+        m = ch.receive(net::deadline_in(std::chrono::seconds(confirm_s)));
+    } catch (const Error& e) {
+        pending.why = e.kind() == Errc::timeout ? "no confirmation within " + std::to_string(confirm_s) + " s"
+                                                 : "connection ended before the client confirmed";
+        throw;
+    }
+    auto confirm = expect<proto::EnrollConfirm>(std::move(m));
+    auto expected_confirm = auth::hmac_sha256(
+        secret.bytes(), proto::enroll_confirm_transcript(start, challenge, csr_msg, result.ca_cert_der, result.cert_der,
+                                                         tls_fp, result.server_proof));
+    if (!auth::equal_constant_time(expected_confirm, confirm.confirm_proof)) {
+        pending.why = "bad confirmation proof";
+        log.warning("enrollment confirmation refused: bad proof for " + who);
+        ctx.abuse->failure(ip, "enrollment");
+        fail(Errc::auth_failed, "enrollment confirmation refused");
+    }
+
+    bool crl_changed = false;
+    {
+        std::lock_guard lock(ctx.authority_mutex);
+        auto c = ctx.authority->registry().find(serial);
+        if (!c || !c->pending()) {
+            pending.why = "expired before the confirmation";
+            fail(Errc::timeout, "this enrollment expired before it was confirmed: enroll again");
+        }
+        if (by_token && !ctx.db->consume_enrollment_token(token_id, ctx.clock())) {
+            pending.why = "one-time token used or withdrawn meanwhile";
+            log.warning("enrollment refused at confirmation: token already used for " + who);
+            fail(Errc::auth_failed, "enrollment refused: the one-time token was used meanwhile");
+        }
+        if (!by_token && has_account_locked(ctx, user)) {
+            pending.why = "account created meanwhile";
+            fail(Errc::permission_denied, "user '" + user + "' already exists: re-enrollment needs a one-time token");
+        }
+        if (!ctx.authority->registry().confirm(serial)) fail(Errc::internal, "certificate " + serial + " vanished");
+        pending.settled = true;
+        crl_changed = revoke_previous(ctx, user, serial);
+    }
+    if (crl_changed) ctx.reload_crl();
     if (!ctx.db->find_user(user)) {
         db::User u;
         u.name = user;
@@ -120,20 +228,10 @@ void run(ServerContext& ctx, net::Channel& ch, const std::string& peer, const Po
             if (e.kind() != Errc::already_exists) throw;  // a parallel enrollment made it first
         }
     }
-
-    proto::EnrollResult result;
-    result.ca_cert_der = ctx.ca_der;
-    result.cert_der = ossl::to_der(cert.get());
-    proto::Sha256 tls_fp{};
-    std::copy(ctx.server_cert_sha256.begin(), ctx.server_cert_sha256.end(), tls_fp.begin());
-    auto server_transcript =
-        proto::enroll_server_transcript(start, challenge, csr_msg, result.ca_cert_der, result.cert_der, tls_fp);
-    result.server_proof = auth::hmac_sha256(secret.bytes(), server_transcript);
-    ch.send(result, deadline());
-    ctx.audit_event("enroll", {{"user", user}, {"serial", ossl::serial_hex(cert.get())}, {"source", peer},
-                               {"method", by_token ? "one-time token" : "site secret"}, {"result", "ok"}});
-    log.notice("enrolled " + who + (by_token ? " with a one-time token" : " with the site secret") + ", certificate " +
-               ossl::serial_hex(cert.get()));
+    ctx.audit_event("enroll_confirm", {{"user", user}, {"serial", serial}, {"source", peer}, {"method", method},
+                                       {"result", "ok"}});
+    log.notice("enrolled " + who + " with the " + method + ", certificate " + serial + " (confirmed)");
+    ch.send(proto::OkReply{0, "enrollment confirmed"}, deadline());
 }
 
 }  // namespace

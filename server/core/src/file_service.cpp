@@ -19,10 +19,15 @@
 #include "sfts/protocol/records.hpp"
 #include "sfts/server/commands.hpp"
 #include "sfts/server/context.hpp"
+#include "sfts/text.hpp"
 
 namespace sfts::server {
 
 namespace {
+
+// A name that shows nothing (only spaces or invisible characters) prints as a blank in every
+// listing: legal on the wire, but never accepted for a new file (sfts/text.hpp is_blank).
+constexpr const char* kBlankName = "a file name cannot be blank (only spaces or invisible characters)";
 
 using std::chrono::milliseconds;
 
@@ -66,6 +71,14 @@ private:
         client_key_.reset(X509_get_pubkey(cert.get()));
         if (!client_key_) ossl::fail_ossl(Errc::auth_failed, "client certificate key");
         who_ = "user '" + user_ + "' (certificate " + serial_ + ") from " + peer_;
+        // Issued by an enrollment the client has not confirmed (docs/protocol.md 4.2): not usable
+        // until it is; an unconfirmed one is revoked and then refused by the CRL.
+        if (ctx_.certificate_pending(serial_)) {
+            ctx_.log->warning("login refused: certificate of an unconfirmed enrollment, " + who_);
+            ctx_.audit_event("login", {{"user", user_}, {"serial", serial_}, {"source", peer_}, {"result", "auth_failed"},
+                                       {"detail", "certificate of an unconfirmed enrollment"}});
+            fail(Errc::auth_failed, "certificate " + serial_ + " belongs to an enrollment that was not confirmed");
+        }
     }
 
     void login() {
@@ -327,6 +340,7 @@ private:
     void on_upload(const proto::UploadBegin& b) {
         audit_ = {{"filename", b.filename}, {"size", std::to_string(b.size)}};
         check_name(b.filename);
+        if (is_blank(b.filename)) fail(Errc::invalid_argument, kBlankName);
         TransferSlot slot(ctx_, user_);
         if (b.size > static_cast<std::uint64_t>(ctx_.cfg.limits.max_file_bytes))
             fail(Errc::limit_exceeded, "file larger than the server's limit");
@@ -445,6 +459,8 @@ private:
                 if (refused) continue;  // drained, not stored
                 if (!storage::valid_filename(e.filename)) {
                     refuse(Errc::invalid_argument, "invalid file name");
+                } else if (is_blank(e.filename)) {
+                    refuse(Errc::invalid_argument, kBlankName);
                 } else if (!names.insert(e.filename).second) {
                     refuse(Errc::invalid_argument, "name given twice in the batch");
                 } else if (e.size > static_cast<std::uint64_t>(lim.max_file_bytes)) {

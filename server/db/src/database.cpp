@@ -48,7 +48,7 @@ namespace sfts::db {
 
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 constexpr std::size_t kMaxSessions = 8;
 constexpr int kBusyTimeoutMs = 5000;
 // POCO's SQLite connector retries a failing open until this many seconds have passed (60 by
@@ -213,6 +213,53 @@ std::vector<std::string> schema_v3(const std::string& blob) {
     };
 }
 
+// Version 4: one-time enrollment secrets are sealed (Database::create_enrollment_token), never
+// stored in clear. The table is rebuilt without the clear column; a token that was still open
+// is kept but voided, because its secret has been in the file (and maybe in backups) in clear:
+// the administrator issues a new one. The connection runs with secure_delete, and the WAL is
+// truncated after the upgrade, so the old values do not linger in free pages.
+std::vector<std::string> schema_v4(const std::string& blob) {
+    return {
+        "CREATE TABLE enrollment_tokens_v4 ("
+        " id VARCHAR(64) PRIMARY KEY,"
+        " username VARCHAR(64) NOT NULL,"
+        " sealed " + blob + ","
+        " expires_ms BIGINT NOT NULL,"
+        " used_ms BIGINT,"
+        " created_ms BIGINT NOT NULL,"
+        " voided INTEGER NOT NULL DEFAULT 0)",
+        "INSERT INTO enrollment_tokens_v4 (id, username, sealed, expires_ms, used_ms, created_ms, voided)"
+        " SELECT id, username, NULL, expires_ms, used_ms, created_ms, CASE WHEN used_ms IS NULL THEN 1 ELSE 0 END"
+        " FROM enrollment_tokens",
+        "DROP TABLE enrollment_tokens",
+        "ALTER TABLE enrollment_tokens_v4 RENAME TO enrollment_tokens",
+        "CREATE INDEX enrollment_tokens_username ON enrollment_tokens (username)",
+    };
+}
+
+constexpr std::string_view kSealDomain = "sfts-enrollment-seal-v1";
+
+// raw XOR prf(lp(domain) || lp(id) || lp(username)): seals and unseals.
+std::vector<std::uint8_t> seal_xor(const SealPrf& prf, const std::string& id, const std::string& username,
+                                   const std::vector<std::uint8_t>& raw) {
+    if (!prf) fail(Errc::internal, "no sealing key for enrollment secrets");
+    std::vector<std::uint8_t> in;
+    auto lp = [&](std::string_view s) {
+        auto n = static_cast<std::uint32_t>(s.size());
+        for (int shift = 24; shift >= 0; shift -= 8) in.push_back(static_cast<std::uint8_t>(n >> shift));
+        in.insert(in.end(), s.begin(), s.end());
+    };
+    lp(kSealDomain);
+    lp(id);
+    lp(username);
+    auto pad = prf(in);
+    if (raw.size() != pad.size()) fail(Errc::integrity, "sealed enrollment secret has the wrong size");
+    std::vector<std::uint8_t> out(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) out[i] = raw[i] ^ pad[i];
+    OPENSSL_cleanse(pad.data(), pad.size());
+    return out;
+}
+
 struct SeedRole {
     const char* name;
     std::set<Permission> perms;
@@ -279,6 +326,8 @@ struct Database::Impl {
                 *s << "PRAGMA foreign_keys = ON", now;
                 // FULL: a consumed enrollment token must stay consumed after a power cut.
                 *s << "PRAGMA synchronous = FULL", now;
+                // Deleted content is overwritten, not left in free pages (schema 4 upgrade).
+                *s << "PRAGMA secure_delete = ON", now;
             }
             return s;
         });
@@ -345,7 +394,8 @@ struct Database::Impl {
 
     std::string blob_type() const { return connector == "PostgreSQL" ? "BYTEA" : "BLOB"; }
 
-    void migrate(Session& s) {
+    // Returns the version the database had before.
+    int migrate(Session& s) {
         s << "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)", now;
         s << "INSERT INTO schema_version (id, version) SELECT 1, 0 "
              "WHERE NOT EXISTS (SELECT 1 FROM schema_version WHERE id = 1)",
@@ -372,9 +422,12 @@ struct Database::Impl {
             for (const auto& sql : schema_v2()) s << sql, now;
         if (version < 3)
             for (const auto& sql : schema_v3(blob_type())) s << sql, now;
+        if (version < 4)
+            for (const auto& sql : schema_v4(blob_type())) s << sql, now;
         int target = kSchemaVersion;
         s << "UPDATE schema_version SET version = $1 WHERE id = 1", use(target), now;
         tx.commit();
+        return version;
     }
 };
 
@@ -391,7 +444,10 @@ Database::Database(const std::string& connector, const std::string& connection_s
     impl_->write("open", [&](Session& s) {
         // Persistent in the file: readers no longer block the writer, nor it them.
         if (impl_->sqlite) s << "PRAGMA journal_mode = WAL", now;
-        impl_->migrate(s);
+        int before = impl_->migrate(s);
+        // The clear secrets of a version-3 database are gone from the tables and (secure_delete)
+        // from the main file's free pages; the WAL still holds the old pages until truncated.
+        if (impl_->sqlite && before >= 1 && before < 4) s << "PRAGMA wal_checkpoint(TRUNCATE)", now;
         return 0;
     });
 }
@@ -633,44 +689,42 @@ void Database::delete_role(const std::string& role) {
 // --- enrollment tokens -----------------------------------------------------------------------
 
 Database::NewToken Database::create_enrollment_token(const std::string& username, std::int64_t expires_ms,
-                                                     std::int64_t now_ms) {
+                                                     std::int64_t now_ms, const SealPrf& seal) {
     check_user_name(username);
     if (expires_ms <= now_ms) fail(Errc::invalid_argument, "enrollment token would be expired at once");
     auto raw = random_bytes(32);
     NewToken t{EnrollmentToken{ossl::hex(random_bytes(16)), username, expires_ms, std::nullopt, now_ms},
                base64url(raw)};
+    auto sealed = seal_xor(seal, t.token.id, username, raw);
     OPENSSL_cleanse(raw.data(), raw.size());
     impl_->write("create enrollment token", [&](Session& s) {
-        std::string id = t.token.id, u = username, secret(t.secret.view());
+        std::string id = t.token.id, u = username;
+        BLOB b = to_blob(sealed);
         Int64 exp = expires_ms, created = now_ms;
-        try {
-            s << "INSERT INTO enrollment_tokens (id, username, secret, expires_ms, created_ms)"
-                 " VALUES ($1, $2, $3, $4, $5)",
-                use(id), use(u), use(secret), use(exp), use(created), now;
-        } catch (...) {
-            OPENSSL_cleanse(secret.data(), secret.size());
-            throw;
-        }
-        OPENSSL_cleanse(secret.data(), secret.size());
+        s << "INSERT INTO enrollment_tokens (id, username, sealed, expires_ms, created_ms)"
+             " VALUES ($1, $2, $3, $4, $5)",
+            use(id), use(u), use(b), use(exp), use(created), now;
         return 0;
     });
     return t;
 }
 
 std::optional<Secret> Database::enrollment_token_secret(const std::string& id, const std::string& username,
-                                                        std::int64_t now_ms) {
-    std::vector<std::string> secrets;
+                                                        std::int64_t now_ms, const SealPrf& seal) {
+    std::vector<BLOB> sealed;
     impl_->read("enrollment token", [&](Session& s) {
         std::string i = id, u = username;
         Int64 t = now_ms;
-        s << "SELECT secret FROM enrollment_tokens"
-             " WHERE id = $1 AND username = $2 AND used_ms IS NULL AND expires_ms > $3",
-            use(i), use(u), use(t), into(secrets), now;
+        s << "SELECT sealed FROM enrollment_tokens"
+             " WHERE id = $1 AND username = $2 AND used_ms IS NULL AND expires_ms > $3 AND voided = 0"
+             " AND sealed IS NOT NULL",
+            use(i), use(u), use(t), into(sealed), now;
         return 0;
     });
-    std::optional<Secret> out;
-    if (!secrets.empty()) out.emplace(secrets.front());
-    for (auto& s : secrets) OPENSSL_cleanse(s.data(), s.size());
+    if (sealed.empty() || sealed.front().size() != 32) return std::nullopt;
+    auto raw = seal_xor(seal, id, username, from_blob(sealed.front()));
+    std::optional<Secret> out(base64url(raw));
+    OPENSSL_cleanse(raw.data(), raw.size());
     return out;
 }
 
@@ -689,13 +743,14 @@ bool Database::consume_enrollment_token(const std::string& id, std::int64_t now_
 std::vector<EnrollmentToken> Database::list_enrollment_tokens() {
     return impl_->read("list enrollment tokens", [&](Session& s) {
         std::vector<std::string> ids, users;
-        std::vector<Int64> expires, created;
+        std::vector<Int64> expires, created, voided;
         std::vector<Poco::Nullable<Int64>> used;
-        s << "SELECT id, username, expires_ms, used_ms, created_ms FROM enrollment_tokens ORDER BY created_ms, id",
-            into(ids), into(users), into(expires), into(used), into(created), now;
+        s << "SELECT id, username, expires_ms, used_ms, created_ms, voided FROM enrollment_tokens"
+             " ORDER BY created_ms, id",
+            into(ids), into(users), into(expires), into(used), into(created), into(voided), now;
         std::vector<EnrollmentToken> out;
         for (std::size_t i = 0; i < ids.size(); ++i) {
-            EnrollmentToken t{ids[i], users[i], expires[i], std::nullopt, created[i]};
+            EnrollmentToken t{ids[i], users[i], expires[i], std::nullopt, created[i], voided[i] != 0};
             if (!used[i].isNull()) t.used_ms = used[i].value();
             out.push_back(std::move(t));
         }

@@ -82,6 +82,10 @@ public:
     void verify_server_final(std::span<const std::uint8_t> server_final);
     // Available after client_final(): what the update_password proof needs. Wiped in the destructor.
     const std::vector<std::uint8_t>& salted_password() const;
+    // The salt and iteration count of the server-first message, also after client_final(): a
+    // password typed again later can be checked by the server the same way (update_password).
+    const std::vector<std::uint8_t>& salt() const;
+    std::uint32_t iterations() const;
 
 private:
     struct Impl;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,8 @@ struct ClientConfig {
     int timeout_ms = 30000;
     std::string source_address;            // local address to connect from (multi-homed hosts); empty: any
     int warn_days = 30;                    // warn when the certificate expires within this many days (0: never)
+    int connect_retries = 4;               // new tries when the server hangs up before TLS (blocked, busy)
+    int connect_retry_ms = 10000;          // ... all of them within this many ms of the first
 
     std::string ca_path() const { return dir + "/ca.crt"; }
     std::string cert_path() const { return dir + "/client.crt"; }
@@ -51,6 +54,10 @@ struct EnrollRequest {
     proto::SecretKind kind = proto::SecretKind::site_secret;
     std::string token_id;  // for a one-time token
     Secret secret;         // the site secret or the one-time token's secret
+    // false (the default): a new key pair is made in the token and replaces the old one (if
+    // any) once the new certificate is confirmed; true: the key already in the token is
+    // certified again (refused by the server if a certificate of that key was revoked).
+    bool reuse_key = false;
 };
 
 struct Enrolled {
@@ -59,8 +66,11 @@ struct Enrolled {
     std::string summary;
 };
 
-// Makes (or reuses) the key pair inside the token, sends a CSR signed by it, authenticates with
-// the HMAC challenge-response and authenticates the server's answer before storing anything.
+// Makes a new key pair inside the token (or reuses the one there, req.reuse_key), sends a CSR
+// signed by it, authenticates with the HMAC challenge-response, authenticates the server's
+// answer, then confirms the enrollment (docs/protocol.md 4.2) and only then stores the
+// certificate and retires the old key. A refusal at any point leaves the token and files as
+// they were.
 Enrolled enroll(const ClientConfig& cfg, const Secret& pin, const EnrollRequest& req);
 
 // The certificate in DIR/client.crt, read without the token (sfts cert).
@@ -142,6 +152,10 @@ public:
                             const Progress& progress = {}, const CancelFlag* cancel = nullptr);
     void remove(const std::string& remote_name);
     void change_password(const Secret& new_password);
+    // The same, proving the current password as typed again now rather than with the login's
+    // keys: the server checks it (Error(auth_failed) "the current password is wrong"), so a
+    // session left open cannot have its password changed by someone else (the terminal UI's F2).
+    void change_password(const Secret& current_password, const Secret& new_password);
     // Renews the certificate before it expires: a new key pair made inside the token, a CSR
     // signed by it, the new certificate checked and stored where enrollment stores it, and only
     // then the old key and certificate removed from the token. If the server refuses, the old key
@@ -162,7 +176,7 @@ private:
                                                   const Progress& progress);
     TransferResult download_once(const std::string& remote_name, const std::string& dest_path, bool overwrite,
                                  const Progress& progress, const CancelFlag* cancel);
-    void change_password_once(const Secret& new_password);
+    void change_password_once(std::span<const std::uint8_t> salted_password, const Secret& new_password);
     Renewed renew_once(const Secret& pin);
     // For renew.cpp, which does not see Impl.
     proto::CommandHeader next_header();

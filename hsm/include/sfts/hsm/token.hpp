@@ -66,7 +66,16 @@ struct KeyHandle {
     CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE;
     std::string label;
     std::vector<std::uint8_t> id;
+    // Set by generate_rsa: which attribute template the token accepted ("full" or the name of
+    // a reduced one, see key_templates in token.cpp).
+    std::string key_template;
 };
+
+// Where the hsm layer reports things worth a line in a log but not an error (a token that
+// refused the full key template and took a reduced one). Default: one line on stderr.
+// The handler must not throw; set it once at start-up.
+void set_notice_handler(void (*handler)(const std::string& message));
+void notice(const std::string& message);
 
 class Session;
 
@@ -107,6 +116,14 @@ public:
 
     // RSA key pair generated inside the token: CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE true,
     // CKA_EXTRACTABLE false. Label and id are set on both halves. Refuses an existing label.
+    // Real tokens differ in what they accept: when the token refuses the full template (which
+    // also turns encryption, decryption, wrapping and unwrapping off) with
+    // CKR_TEMPLATE_INCONSISTENT, CKR_GENERAL_ERROR, CKR_ATTRIBUTE_VALUE_INVALID or
+    // CKR_ATTRIBUTE_TYPE_INVALID, it is asked again with a reduced template that leaves those
+    // usages to the token (a TPM makes keys for signing and decryption), reported through
+    // notice(). Sensitivity, non-extractability and generation in the token are never given
+    // up: the new key's attributes are read back and a key that is not sensitive, always
+    // sensitive, non-extractable and never extractable is destroyed and refused (Errc::token).
     KeyHandle generate_rsa(const std::string& label, CK_ULONG bits = 3072);
 
     // Finds a key pair by label and/or id (at least one). nullopt when absent; more than one
@@ -114,6 +131,10 @@ public:
     std::optional<KeyHandle> find_key(const std::string& label, const std::vector<std::uint8_t>& id = {});
 
     KeyAttributes attributes(CK_OBJECT_HANDLE priv);
+
+    // Throws Errc::token naming the attribute when the private key is not sensitive, always
+    // sensitive, non-extractable and never extractable (what the token itself reports).
+    void require_protected(CK_OBJECT_HANDLE priv, const std::string& label);
 
     // Tries to read the private key's secret parts; returns the module's answer (CKR_OK would
     // mean the key leaked; a well-behaved token says CKR_ATTRIBUTE_SENSITIVE).

@@ -84,6 +84,15 @@ private:
     std::mutex store_mutex_;
 };
 
+// The server closed or reset the TCP connection before sending a single byte of TLS. sftsd
+// does this to a source it refuses before any TLS work (blocked, connection rate or cap
+// exceeded) and the kernel or POCO do it when the accept queue is full: unlike a TLS or
+// certificate failure, trying again a little later can succeed. Kind io, as any lost connection.
+class ClosedBeforeTls : public Error {
+public:
+    using Error::Error;
+};
+
 // One TLS connection over a connected POCO socket. Every blocking call takes a deadline;
 // passing it raises Error(timeout). Not thread-safe: one thread drives a stream.
 class TlsStream {
@@ -94,7 +103,8 @@ public:
     TlsStream& operator=(const TlsStream&) = delete;
 
     // Completes the handshake. A certificate the peer or we rejected: auth_failed with
-    // OpenSSL's reason; a protocol version or cipher mismatch: protocol; deadline: timeout.
+    // OpenSSL's reason; a protocol version or cipher mismatch: protocol; deadline: timeout;
+    // a client whose server hung up before answering at all: ClosedBeforeTls.
     void handshake(Deadline deadline);
 
     // Up to buf.size() bytes; 0 at a clean end of stream (the peer's close_notify). An EOF

@@ -2,7 +2,11 @@
 // issuance registry in the state directory.
 #pragma once
 
+#include <ctime>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "sfts/hsm/uri.hpp"
 #include "sfts/pki/registry.hpp"
@@ -49,8 +53,10 @@ public:
     EVP_PKEY* ca_key() const { return ca_key_.get(); }
     Registry& registry() { return registry_; }
 
-    // Validates the CSR and issues a client certificate, recorded in the registry.
-    ossl::X509Ptr issue_client(const ValidatedCsr& csr);
+    // Issues a client certificate for a validated CSR, recorded in the registry; pending until
+    // pending_until when given (an enrollment not yet confirmed). A key whose certificate was
+    // revoked is refused before anything is signed (Registry::key_refusal: permission_denied).
+    ossl::X509Ptr issue_client(const ValidatedCsr& csr, std::optional<std::time_t> pending_until = {});
 
     // Renewal: issues a certificate for the validated key (days: the configured client lifetime
     // when 0), then revokes old_serial as superseded and publishes a fresh CRL, in that order. The
@@ -64,6 +70,13 @@ public:
 
     // Builds a CRL from the registry, signs it in the token and writes crl.pem atomically.
     ossl::X509CrlPtr publish_crl();
+
+    // A 32-byte secret that only the holder of the CA key can compute, the same every time:
+    // SHA-256(lp("sfts-derived-key-v1") || lp(purpose) || S), where S is the CA key's RSA
+    // PKCS#1 v1.5 signature (deterministic) of SHA-256(lp("sfts-derived-key-v1") || lp(purpose)),
+    // made in the token. S never leaves this process; the message is no certificate or CRL.
+    // Error(crypto) if the key does not sign deterministically (then it cannot derive keys).
+    std::vector<unsigned char> derive_secret(std::string_view purpose);
 
 private:
     PkiConfig cfg_;

@@ -25,7 +25,21 @@ struct IssuedCert {
     std::time_t not_after = 0;
     std::optional<std::time_t> revoked_at;
     int reason = 0;
+    std::string spki_sha256;  // hex SHA-256 of the DER SubjectPublicKeyInfo; empty if unknown
+    // Set while an enrollment waits for the client's confirmation (docs/protocol.md 4.2); kept
+    // after an unconfirmed certificate is revoked, so "never confirmed" stays visible.
+    std::optional<std::time_t> pending_until;
+
+    bool pending() const { return pending_until && !revoked_at; }
+    bool never_confirmed() const { return pending_until.has_value(); }
 };
+
+// Hex SHA-256 of the DER SubjectPublicKeyInfo of key: what the registry remembers a key by.
+std::string spki_sha256(const EVP_PKEY* key);
+
+// CRL reason of a certificate whose enrollment was never confirmed (cessationOfOperation).
+inline constexpr int kReasonUnconfirmed = 5;
+inline constexpr int kReasonSuperseded = 4;
 
 class Registry {
 public:
@@ -35,7 +49,19 @@ public:
     Registry(const Registry&) = delete;
     Registry& operator=(const Registry&) = delete;
 
-    void record_issued(const X509* cert, const std::string& kind);
+    // Records a certificate. A client certificate may be recorded pending (until pending_until):
+    // the file service refuses it until confirm(). Refuses (permission_denied) a key that
+    // key_refusal() names.
+    void record_issued(const X509* cert, const std::string& kind, std::optional<std::time_t> pending_until = {});
+    // Why a public key must never be certified again, or nullopt: a certificate for it was
+    // revoked for any reason but superseded (a renewal re-signs a key on purpose) and was not
+    // an enrollment that was never confirmed (its key never left the client's token).
+    std::optional<std::string> key_refusal(const std::string& spki_hex);
+    void check_key(const EVP_PKEY* key);  // permission_denied with key_refusal()'s text
+    // A pending certificate becomes valid; false if it is not pending (revoked or unknown).
+    bool confirm(const std::string& serial_hex);
+    // Pending certificates whose time is up at now (all of them when now is 0).
+    std::vector<IssuedCert> expired_pending(std::time_t now);
     // Marks a serial revoked. Unknown serial: not_found; already revoked: already_exists.
     void revoke(const std::string& serial_hex, int reason, std::time_t when);
     std::optional<IssuedCert> find(const std::string& serial_hex);

@@ -18,7 +18,7 @@ namespace sfts::proto {
 
 using Message = std::variant<                                                  //
     Hello, ServerHello, OkReply, ErrorReply,                                   //
-    EnrollStart, EnrollChallenge, EnrollCsr, EnrollResult,                     //
+    EnrollStart, EnrollChallenge, EnrollCsr, EnrollResult, EnrollConfirm,      //
     ScramClientFirst, ScramServerFirst, ScramClientFinal, ScramServerFinal,    //
     SetInitialPassword,                                                        //
     UploadBegin, UploadChunk, UploadEnd, UploadReceipt,                        //

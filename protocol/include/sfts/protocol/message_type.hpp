@@ -19,6 +19,7 @@ enum class MsgType : std::uint8_t {
     enroll_challenge = 0x11,
     enroll_csr = 0x12,
     enroll_result = 0x13,
+    enroll_confirm = 0x14,
     // File service (TCP 8443): login.
     scram_client_first = 0x20,
     scram_server_first = 0x21,

@@ -63,4 +63,15 @@ struct EnrollResult {
     bool operator==(const EnrollResult&) const = default;
 };
 
+// Client -> server, after it verified server_proof and the certificates: nothing is final on
+// the server (account, one-time token, certificate) until this arrives with a valid proof.
+struct EnrollConfirm {
+    static constexpr MsgType type = MsgType::enroll_confirm;
+    Hmac confirm_proof{};
+
+    Bytes encode() const;
+    static EnrollConfirm decode(ByteView body);
+    bool operator==(const EnrollConfirm&) const = default;
+};
+
 }  // namespace sfts::proto

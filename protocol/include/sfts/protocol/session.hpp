@@ -20,6 +20,8 @@ enum class State : std::uint8_t {
     challenge_pending,
     expect_csr,
     result_pending,
+    expect_confirm,   // enroll_result sent: the client verifies, then enroll_confirm
+    confirm_pending,  // enroll_confirm sent: ok_reply (final) or error_reply next
     // File service: login.
     authenticating,
     scram_server_first_pending,

@@ -12,6 +12,7 @@ namespace sfts::proto {
 
 inline constexpr std::string_view enroll_client_domain = "sfts-enroll-client-v1";
 inline constexpr std::string_view enroll_server_domain = "sfts-enroll-server-v1";
+inline constexpr std::string_view enroll_confirm_domain = "sfts-enroll-confirm-v1";
 
 // What EnrollCsr.client_proof covers: every field the client sent or received before it,
 // including the CSR, so the proof cannot be moved to another CSR or another session.
@@ -25,5 +26,12 @@ Bytes enroll_client_transcript(const EnrollStart& start, const EnrollChallenge& 
 Bytes enroll_server_transcript(const EnrollStart& start, const EnrollChallenge& challenge,
                                const EnrollCsr& csr, ByteView ca_cert_der, ByteView cert_der,
                                const Sha256& tls_cert_sha256);
+
+// What EnrollConfirm.confirm_proof covers: the server transcript's fields and the server's
+// proof, under its own domain string. Only a party that knows the secret and has seen this
+// exact result can confirm it, so a relay that made the client stop cannot confirm for it.
+Bytes enroll_confirm_transcript(const EnrollStart& start, const EnrollChallenge& challenge,
+                                const EnrollCsr& csr, ByteView ca_cert_der, ByteView cert_der,
+                                const Sha256& tls_cert_sha256, const Hmac& server_proof);
 
 }  // namespace sfts::proto

@@ -35,6 +35,7 @@ struct LimitsConfig {
     long long quota_bytes = 0;         // per user, 0: none
     long long quota_files = 0;         // per user, 0: none
     int max_transfers_per_user = 4;    // uploads and downloads at once
+    int enroll_confirm_timeout_s = 120;  // an enrollment not confirmed this long after its result is undone
 };
 
 struct AbuseOptions {

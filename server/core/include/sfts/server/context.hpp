@@ -55,6 +55,10 @@ struct ServerContext {
     std::map<std::string, int> transfers;
     std::unique_ptr<auth::PasswordPolicy> policy;
     std::optional<Secret> site_secret;       // none: enrollment by one-time token only
+    // Seals one-time enrollment secrets in the database (db::SealPrf): derived from the CA key in
+    // the token, so the database alone does not let anyone enroll.
+    std::vector<std::uint8_t> enroll_seal_key;
+    db::SealPrf seal_prf() const;
     std::vector<std::uint8_t> decoy_key;     // makes unknown users look like wrong passwords
     WallClock clock = system_now_ms;
     Poco::Logger* log = nullptr;
@@ -75,6 +79,13 @@ struct ServerContext {
     // so no session can succeed any more: logs it (fatal) and calls on_token_lost once, which
     // the daemon sets to stop with a failure status (systemd restarts it: Restart=on-failure).
     bool check_token();
+
+    // True while serial is a certificate of an enrollment not yet confirmed: no login with it.
+    bool certificate_pending(const std::string& serial);
+    // Revokes the certificates of enrollments that were never confirmed and whose time is up
+    // (every pending one when all: at start, no connection can confirm them any more), audits
+    // each, publishes the CRL and loads it. Returns how many.
+    std::size_t expire_unconfirmed_enrollments(bool all);
     std::function<void(const std::string&)> on_token_lost;
     std::atomic<bool> token_lost{false};
 };
@@ -102,7 +113,11 @@ AbuseConfig abuse_config(const Config& cfg);
 void serve_enrollment(ServerContext& ctx, Poco::Net::StreamSocket socket);
 void serve_file_session(ServerContext& ctx, Poco::Net::StreamSocket socket);
 
-// Peer-supplied text made safe for a log line: control characters escaped, at most 128 bytes.
+// The sealing PRF of one-time enrollment secrets, keyed by the CA key (pki::Authority::derive_secret).
+db::SealPrf enrollment_seal(pki::Authority& authority);
+
+// Peer-supplied text bounded for a log line (at most 128 bytes). Escaping is the log
+// formatter's (sfts::EscapingFormatter): sftsd's every line goes through sfts::escape_text.
 std::string loggable(std::string_view peer_text);
 
 }  // namespace sfts::server

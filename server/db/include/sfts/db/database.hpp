@@ -4,8 +4,11 @@
 // Every method is safe to call from many threads at once. Database failures are Error(io).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <optional>
 #include <set>
 #include <string>
@@ -47,8 +50,16 @@ struct EnrollmentToken {
     std::int64_t expires_ms = 0;
     std::optional<std::int64_t> used_ms;
     std::int64_t created_ms = 0;
+    // A token from before secrets were sealed (schema 4): its secret was stored in clear, so the
+    // upgrade voided it; it can never enroll.
+    bool voided = false;
     bool operator==(const EnrollmentToken&) const = default;
 };
+
+// The pseudo-random function that seals one-time enrollment secrets: HMAC-SHA256 under a key the
+// database never holds (sftsd derives it in the server's token, server::enrollment_seal). A reader
+// of the database without that key learns nothing that lets them enroll.
+using SealPrf = std::function<std::array<std::uint8_t, 32>(std::span<const std::uint8_t>)>;
 
 struct FileRecord {
     std::string name;
@@ -122,18 +133,21 @@ public:
     void delete_role(const std::string& role);  // Error(not_found); Error(invalid_argument) if users still have it
 
     // One-time enrollment tokens. The secret (32 random bytes, base64url without padding) is
-    // returned once, at creation. It is stored as-is because the server needs it as the key of
-    // the enrollment HMAC (a hash of it would not do); it is never logged.
+    // returned once, at creation. The server needs it as the key of the enrollment HMAC, so it
+    // is kept, but only sealed: XORed with prf(lp("sfts-enrollment-seal-v1") || lp(id) ||
+    // lp(username)), a pad that only the holder of the PRF's key can compute. It is never logged.
     struct NewToken {
         EnrollmentToken token;
         Secret secret;
     };
     // The user need not exist yet (an admin may issue the token first); deleting a user deletes
     // their tokens. Error(invalid_argument) for a bad user name or expires_ms <= now_ms.
-    NewToken create_enrollment_token(const std::string& username, std::int64_t expires_ms, std::int64_t now_ms);
-    // The secret, only if the token is unused, unexpired at now_ms and bound to username.
+    NewToken create_enrollment_token(const std::string& username, std::int64_t expires_ms, std::int64_t now_ms,
+                                     const SealPrf& seal);
+    // The secret, only if the token is unused, unexpired at now_ms, not voided and bound to
+    // username. With another PRF key than at creation the result is a wrong secret.
     std::optional<Secret> enrollment_token_secret(const std::string& id, const std::string& username,
-                                                  std::int64_t now_ms);
+                                                  std::int64_t now_ms, const SealPrf& seal);
     // Atomic: true for exactly one caller, and only while the token is unused and unexpired.
     bool consume_enrollment_token(const std::string& id, std::int64_t now_ms);
     std::vector<EnrollmentToken> list_enrollment_tokens();  // creation order
