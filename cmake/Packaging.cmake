@@ -14,6 +14,8 @@ install(FILES systemd/sftsd.service DESTINATION lib/systemd/system COMPONENT ser
 install(FILES systemd/sftsd.sysusers DESTINATION lib/sysusers.d RENAME sftsd.conf COMPONENT server)
 install(FILES systemd/sftsd.conf.sample docs/configuration.md docs/operations.md DESTINATION share/doc/sfts
         COMPONENT server)
+install(FILES packaging/debian/copyright packaging/debian/README.Debian DESTINATION share/doc/sfts COMPONENT server)
+install(PROGRAMS systemd/sfts-admin-service DESTINATION sbin COMPONENT server)
 # Decided at install time, not at configure time: cpack installs with the prefix /usr into its
 # staging DESTDIR, while a developer's `cmake --install --prefix DIR` must stay inside DIR.
 # An existing configuration is an administrator's: it is kept (the package's staging tree is
@@ -31,6 +33,11 @@ install(CODE "
          PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
          FILES \"${PROJECT_SOURCE_DIR}/systemd/sftsd.conf.sample\")
   endif()
+  if(NOT EXISTS \"\$ENV{DESTDIR}\${_sfts_etc}/softhsm2.conf\")
+    file(INSTALL DESTINATION \"\${_sfts_etc}\" TYPE FILE
+         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+         FILES \"${PROJECT_SOURCE_DIR}/systemd/softhsm2.conf\")
+  endif()
 " COMPONENT server)
 
 # Man pages: the version is filled in, then each is compressed with gzip -9n (Debian policy
@@ -38,7 +45,7 @@ install(CODE "
 find_program(SFTS_GZIP gzip REQUIRED)
 set(SFTS_VERSION ${PROJECT_VERSION})
 set(_sfts_man_gz)
-foreach(page sftsd.8 sfts-admin.8 sftsd.conf.5 sfts.1 sfts-tui.1)
+foreach(page sftsd.8 sfts-admin.8 sfts-admin-service.8 sftsd.conf.5 sfts.1 sfts-tui.1)
   string(REGEX MATCH "[0-9]$" section ${page})
   configure_file(docs/man/${page} ${PROJECT_BINARY_DIR}/man/${page} @ONLY)
   add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/man/${page}.gz
@@ -90,7 +97,9 @@ systemd service, and the sfts-admin tool) and the clients (sfts, sfts-tui).")
 # dpkg-shlibdeps. The pkcs11 engine is dlopen()ed by path, so it is named here; sftsd is a
 # systemd service and postinst calls systemd-sysusers.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libengine-pkcs11-openssl, systemd | systemd-sysusers")
+# cracklib-runtime: the dictionary libpwquality checks passwords against; sftsd refuses to start
+# without it, and libpwquality1 only recommends it (found by tests/ops/ops_boot_test.sh).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libengine-pkcs11-openssl, systemd | systemd-sysusers, cracklib-runtime")
 # SoftHSM2 is the default token; a smartcard or an HSM replaces it.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "softhsm2")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "opensc, pcscd")

@@ -23,6 +23,10 @@ PACKAGES=(
   # fault tests (chattr, prlimit, unshare), TLS scanning, packaging and man page checks
   e2fsprogs util-linux testssl.sh bsdextrautils bind9-dnsutils jq xxd
   dpkg-dev init-system-helpers groff-base man-db shellcheck lintian
+  # clock moved for one process (crl_refresh_test: the CRL past its nextUpdate)
+  faketime
+  # ops_boot_test: a Debian root booted with systemd as PID 1
+  systemd-container debootstrap
 )
 
 missing=()

@@ -1,6 +1,9 @@
 #include "tls_errors.hpp"
 
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <cerrno>
@@ -40,6 +43,19 @@ std::string reason_text(unsigned long code) {
     return buf;
 }
 
+std::string asn1_time_text(const ASN1_TIME* t) {
+    std::string out;
+    if (BIO* b = BIO_new(BIO_s_mem())) {
+        if (ASN1_TIME_print(b, t) == 1) {
+            char* data = nullptr;
+            long n = BIO_get_mem_data(b, &data);
+            if (n > 0) out.assign(data, static_cast<std::size_t>(n));
+        }
+        BIO_free(b);
+    }
+    return out.empty() ? "(unreadable date)" : out;
+}
+
 }  // namespace
 
 TlsFailure classify_failure(const SSL* ssl, int ssl_error, int sys_errno) {
@@ -56,13 +72,14 @@ TlsFailure classify_failure(const SSL* ssl, int ssl_error, int sys_errno) {
     }
 
     std::string text;
-    bool certificate = false, specific = false, eof = false;
+    bool certificate = false, specific = false, eof = false, expired_alert = false;
     for (unsigned long c : codes) {
         if (!text.empty()) text += "; ";
         text += reason_text(c);
         if (ERR_GET_LIB(c) == ERR_LIB_SSL) {
             int r = ERR_GET_REASON(c);
             certificate = certificate || is_certificate_reason(r);
+            expired_alert = expired_alert || r == SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED;
             eof = eof || r == SSL_R_UNEXPECTED_EOF_WHILE_READING;
             // Only ERR_R_* reasons (EVP, internal, malloc) inside libssl mean our side broke,
             // e.g. the token refused to sign: that is a crypto failure, not the peer's fault.
@@ -78,6 +95,22 @@ TlsFailure classify_failure(const SSL* ssl, int ssl_error, int sys_errno) {
         text = text.empty() ? why : text + " (" + why + ")";
     }
     if (text.empty()) text = "TLS failure";
+
+    // The server refused our certificate as expired. OpenSSL sends the same alert when the
+    // server's own CRL is past its nextUpdate, so say which it is when we can tell.
+    if (!SSL_is_server(ssl) && expired_alert) {
+        const X509* own = SSL_get_certificate(ssl);
+        if (own && X509_cmp_current_time(X509_get0_notAfter(own)) > 0)
+            text += ": the server refused our certificate as expired, but it is valid until " +
+                    asn1_time_text(X509_get0_notAfter(own)) +
+                    " here; most likely the server's certificate revocation list (CRL) has expired (the "
+                    "server could not re-sign it: its administrator should check the server log and "
+                    "'sfts-admin cert list'), or the server's or this machine's clock is wrong";
+        else if (own)
+            text += ": our certificate expired on " + asn1_time_text(X509_get0_notAfter(own)) +
+                    "; ask the administrator for a renewed certificate ('sfts-admin cert renew') or a new "
+                    "enrollment token";
+    }
 
     if (certificate) return {Errc::auth_failed, text};
     // RFC 8446 6.1: an EOF without close_notify may be a truncation attack; never a clean end.

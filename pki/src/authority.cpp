@@ -1,9 +1,13 @@
 #include "sfts/pki/authority.hpp"
 
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <ctime>
 #include <functional>
@@ -44,7 +48,46 @@ std::string describe(const X509* x) {
     return o.str();
 }
 
+// An exclusive OFD lock on the state directory's crl.lock for the lifetime of the object. OFD
+// locks belong to the open file description: they exclude other threads of this process too,
+// and other processes on this host or (NFS) on other nodes.
+class CrlLock {
+public:
+    explicit CrlLock(const std::string& path) {
+        fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd_ < 0) fail(Errc::io, "cannot open the CRL lock " + path + ": " + std::strerror(errno));
+        struct flock fl {};
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        while (::fcntl(fd_, F_OFD_SETLKW, &fl) != 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            ::close(fd_);
+            fail(Errc::io, "cannot lock " + path + ": " + std::strerror(e));
+        }
+    }
+    ~CrlLock() { ::close(fd_); }  // closing the description releases the lock
+    CrlLock(const CrlLock&) = delete;
+    CrlLock& operator=(const CrlLock&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
 }  // namespace
+
+CrlState read_crl_state(const std::string& crl_path) {
+    CrlState st;
+    try {
+        auto crl = ossl::crl_from_pem(read_file(crl_path));
+        st.last_update = to_time_t(X509_CRL_get0_lastUpdate(crl.get()), Errc::integrity);
+        if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get())) st.next_update = to_time_t(next, Errc::integrity);
+        st.readable = true;
+    } catch (const Error& e) {
+        st.problem = e.what();
+    }
+    return st;
+}
 
 InitResult init_pki(const PkiConfig& cfg, const Secret& pin, bool force) {
     if (cfg.state_dir.empty()) fail(Errc::invalid_argument, "state directory is not configured");
@@ -163,6 +206,32 @@ ossl::X509Ptr Authority::renew_client(const ValidatedCsr& csr, const std::string
     return cert;
 }
 
+ossl::X509Ptr Authority::renew_server(const Secret& pin) {
+    auto& provider = hsm::KeyProvider::for_module(cfg_.module_path);
+    hsm::Token token(provider.module(), cfg_.token);
+    auto session = token.open(true, &pin);
+    const std::string label = cfg_.server_label, next = label + "-next", previous = label + "-previous";
+    if (!session.find_key(label)) fail(Errc::not_found, "no server key '" + label + "' in token '" + token.label() + "': run 'sfts-admin init' first");
+    session.destroy_objects(next);  // left by an interrupted renewal: never in use
+
+    Rollback rollback;
+    auto handle = session.generate_rsa(next);
+    rollback.add([&] { session.destroy_objects(next); });
+    auto pub = session.public_key(handle);
+    auto cert = issue_server_certificate(ca_cert_.get(), ca_key_.get(), pub.get(), cfg_.server);
+    session.store_certificate(cert.get(), next, handle.id);
+    registry_.record_issued(cert.get(), "server");
+
+    session.destroy_objects(previous);
+    session.relabel(label, previous);
+    rollback.add([&] { session.relabel(previous, label); });
+    session.relabel(next, label);
+    rollback.add([&] { session.relabel(label, next); });
+    write_file_atomic(cfg_.server_cert_path(), ossl::to_pem(cert.get()));
+    rollback.commit();
+    return cert;
+}
+
 void Authority::revoke(const std::string& serial_hex, int reason) {
     registry_.revoke(serial_hex, reason, std::time(nullptr));
     publish_crl();
@@ -212,9 +281,23 @@ std::vector<unsigned char> Authority::derive_secret(std::string_view purpose) {
 }
 
 ossl::X509CrlPtr Authority::publish_crl() {
+    CrlLock lock(cfg_.crl_lock_path());
     auto crl = make_crl(ca_cert_.get(), ca_key_.get(), registry_.revoked(), registry_.next_crl_number(), cfg_.crl_days);
     write_file_atomic(cfg_.crl_path(), ossl::to_pem(crl.get()), 0600);
     return crl;
+}
+
+bool Authority::refresh_crl_if_due(std::time_t now) {
+    auto due = [&] {
+        auto st = read_crl_state(cfg_.crl_path());
+        return !st.readable || st.next_update == 0 || st.next_update - now < cfg_.crl_refresh_margin_s();
+    };
+    if (!due()) return false;
+    CrlLock lock(cfg_.crl_lock_path());
+    if (!due()) return false;  // another node re-signed it while we waited for the lock
+    auto crl = make_crl(ca_cert_.get(), ca_key_.get(), registry_.revoked(), registry_.next_crl_number(), cfg_.crl_days);
+    write_file_atomic(cfg_.crl_path(), ossl::to_pem(crl.get()));
+    return true;
 }
 
 }  // namespace sfts::pki

@@ -54,6 +54,9 @@ constexpr const char* kUsage = R"(usage: sfts-admin [--config FILE] COMMAND [ARG
                              The user's key never leaves their token, so this cannot make a new
                              key: users renew with a new key themselves with 'sfts renew'.
                              --cert supplies the old certificate if the registry has no copy
+  cert renew-server          a new server TLS key in the token and a certificate for it from the
+                             same CA (clients need nothing); the old key is kept as
+                             '<server_label>-previous' for running servers; restart sftsd to switch
   crl publish                sign and write a fresh CRL
   user list                  users, roles and state (disabled, locked by failed logins)
   user add NAME [--role ROLE]
@@ -499,6 +502,52 @@ int cert_renew(const Args& a, const server::Config& cfg) {
     return 0;
 }
 
+// The CRL's own dates under the table: sftsd re-signs it once half of pki.crl_days is left, so
+// a list past that point (for longer than a check interval) means it could not.
+void print_crl_state(const server::Config& cfg, std::time_t now) {
+    const std::string path = cfg.pki.crl_path();
+    auto st = pki::read_crl_state(path);
+    if (!st.readable) {
+        std::printf("\nWARNING: the CRL %s cannot be read (%s): sftsd refuses every client certificate; "
+                    "re-sign it with 'sfts-admin crl publish'\n", path.c_str(), st.problem.c_str());
+        return;
+    }
+    long long left = static_cast<long long>(st.next_update) - static_cast<long long>(now);
+    std::printf("\nCRL %s: signed %s, next update %s (%s)\n", path.c_str(), date(st.last_update).c_str(),
+                date(st.next_update).c_str(),
+                left <= 0 ? "expired" : (std::to_string(left / 86400) + " days " + std::to_string(left % 86400 / 3600) + " h left").c_str());
+    if (left <= 0)
+        std::printf("WARNING: the CRL expired on %s: sftsd refuses every client certificate until it is re-signed. "
+                    "sftsd re-signs it by itself when it can: see its log for why it could not, or run "
+                    "'sfts-admin crl publish'\n", date(st.next_update).c_str());
+    else if (left < cfg.pki.crl_refresh_margin_s())
+        std::printf("warning: the CRL is due for re-signing (less than half of pki.crl_days = %d left); sftsd re-signs it "
+                    "within pki.crl_check_s = %d s when it runs and can; if this persists, see its log\n",
+                    cfg.pki.crl_days, cfg.pki.crl_check_s);
+}
+
+// The server and CA certificates in use, with a warning within pki.warn_days.
+void print_server_state(const server::Config& cfg, std::time_t now) {
+    auto one = [&](const char* what, const std::string& path, const char* todo) {
+        try {
+            auto cert = ossl::x509_from_pem(read_file(path));
+            std::time_t na = pki::to_time_t(X509_get0_notAfter(cert.get()));
+            long long left = (static_cast<long long>(na) - static_cast<long long>(now)) / 86400;
+            std::printf("%s certificate %s (%s): not after %s\n", what, ossl::serial_hex(cert.get()).c_str(), path.c_str(),
+                        date(na).c_str());
+            if (na <= now)
+                std::printf("WARNING: the %s certificate has expired: %s\n", what, todo);
+            else if (left < cfg.pki.warn_days)
+                std::printf("warning: the %s certificate expires in %lld days (pki.warn_days = %d): %s\n", what, left,
+                            cfg.pki.warn_days, todo);
+        } catch (const Error& e) {
+            std::printf("WARNING: the %s certificate %s cannot be read: %s\n", what, path.c_str(), e.what());
+        }
+    };
+    one("server", cfg.pki.server_cert_path(), "run 'sfts-admin cert renew-server', then restart sftsd on every node");
+    one("CA", cfg.pki.ca_cert_path(), "follow the CA rollover plan in docs/operations.md");
+}
+
 int run(const Args& a) {
     const auto& p = a.positional;
     if (a.flags.count("--help") || p.empty()) {
@@ -534,11 +583,27 @@ int run(const Args& a) {
                                 : c.pending()                ? "pending (enrollment not confirmed yet)"
                                 : c.not_after <= now         ? "expired"
                                 : c.kind == "client" && left < within ? "valid, expiring soon"
+                                : c.kind != "client" && left < cfg.pki.warn_days ? "valid, EXPIRING SOON"
                                                                       : "valid";
             std::string days = c.not_after <= now ? "-" : std::to_string(left);
             std::printf("%-33s %-7s %-20s %-21s %5s  %s\n", c.serial_hex.c_str(), c.kind.c_str(), escape_text(c.subject).c_str(),
                         date(c.not_after).c_str(), days.c_str(), state.c_str());
         }
+        print_crl_state(cfg, now);
+        print_server_state(cfg, now);
+        return 0;
+    }
+    if (p[0] == "cert" && p.size() == 2 && p[1] == "renew-server") {
+        auto pin = token_pin(cfg);
+        pki::Authority ca(cfg.pki, pin);
+        auto cert = ca.renew_server(pin);
+        std::string serial = ossl::serial_hex(cert.get());
+        admin_audit(cfg, "server_certificate_renew", {{"serial", serial}});
+        std::cout << "server certificate renewed: serial " << serial << ", valid until "
+                  << date(pki::to_time_t(X509_get0_notAfter(cert.get()))) << ", written to " << cfg.pki.server_cert_path()
+                  << "\nits key is '" << cfg.pki.server_label << "' in the token (new, non-extractable); the previous one is kept as '"
+                  << cfg.pki.server_label << "-previous' for servers still running with it\n"
+                  << "clients need nothing (same CA); restart sftsd on every node to switch: systemctl restart sftsd\n";
         return 0;
     }
     if (p[0] == "cert" && p.size() >= 2 && p[1] == "renew") return cert_renew(a, cfg);

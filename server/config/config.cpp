@@ -66,6 +66,10 @@ const std::vector<Option>& options() {
          [](Config& c, const std::string& k, const std::string& v) { c.pki.client.days = parse_int(k, v, 1, 3650); }},
         {"pki.crl_days", "7", "days until a published CRL's nextUpdate",
          [](Config& c, const std::string& k, const std::string& v) { c.pki.crl_days = parse_int(k, v, 1, 365); }},
+        {"pki.warn_days", "60", "sftsd (at start, then daily) and sfts-admin cert list warn when the server or CA certificate expires within this many days",
+         [](Config& c, const std::string& k, const std::string& v) { c.pki.warn_days = parse_int(k, v, 1, 3650); }},
+        {"pki.crl_check_s", "300", "sftsd checks this often (and at start) whether the CRL is due and re-signs it in its token once less than half of pki.crl_days is left before its nextUpdate",
+         [](Config& c, const std::string& k, const std::string& v) { c.pki.crl_check_s = parse_int(k, v, 1, 86400); }},
         {"server.listen", "0.0.0.0", "address both services listen on",
          [](Config& c, const std::string& k, const std::string& v) {
              if (v.empty() || v.find_first_of(" /") != std::string::npos) fail(Errc::invalid_argument, k + ": not an address: '" + v + "'");

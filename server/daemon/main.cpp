@@ -218,6 +218,7 @@ void reload(server::ServerContext& ctx, const std::string& path, Poco::Logger& l
     log.setLevel(next.log.level);
     done += ", log level " + next.log.level;
     log.notice("reloaded on SIGHUP: " + done + " (other options take effect at the next start)");
+    ctx.check_certificates();
 }
 
 // One thread for the things that happen between requests: SIGHUP (blocked in every thread,
@@ -242,6 +243,11 @@ private:
         const std::string crl = ctx_.cfg.pki.crl_path();
         std::int64_t crl_seen = mtime_ns(crl);
         auto next_crl_check = std::chrono::steady_clock::now();
+        // make_context checked at start; then every pki.crl_check_s (wall-clock due dates, so a
+        // suspended host that wakes up late is caught at the next check).
+        const auto refresh_every = std::chrono::seconds(ctx_.cfg.pki.crl_check_s);
+        auto next_crl_refresh = std::chrono::steady_clock::now() + refresh_every;
+        auto next_cert_check = std::chrono::steady_clock::now() + std::chrono::hours(24);
         sigset_t hup;
         sigemptyset(&hup);
         sigaddset(&hup, SIGHUP);
@@ -254,6 +260,14 @@ private:
             }
             if (watchdog) sd_notify(0, "WATCHDOG=1");
             auto now = std::chrono::steady_clock::now();
+            if (now >= next_cert_check) {
+                next_cert_check = now + std::chrono::hours(24);
+                ctx_.check_certificates();
+            }
+            if (now >= next_crl_refresh) {
+                next_crl_refresh = now + refresh_every;
+                ctx_.refresh_crl();  // logs what it did or why it could not (and loads a new one)
+            }
             if (now >= next_crl_check) {
                 next_crl_check = now + std::chrono::seconds(2);
                 collect_();  // idle worker threads past server.thread_idle_s end

@@ -108,20 +108,19 @@ echo "Depends: $depends"
 # Each entry: a package (or alternatives) with an optional version constraint.
 for dep in libengine-pkcs11-openssl 'libssl3 \(>= 3' 'libpocofoundation[0-9]+ \(>=' 'libpoconet[0-9]+ \(>=' \
   'libc6 \(>=' libsystemd0 'libgsasl[0-9]+' 'libp11-kit0' 'libncursesw6' 'libpwquality1' 'libstdc\+\+6' \
-  'systemd \| systemd-sysusers'; do
+  'systemd \| systemd-sysusers' cracklib-runtime; do
   check "Depends has $dep" grep -qE -- "(^|, )$dep" <<< "$depends"
 done
 check "Recommends: softhsm2" grep -qw softhsm2 <<< "$(field Recommends)"
 check "Depends names no -dev package" bash -c "! grep -q -- '-dev' <<< '$depends'"
 
-# lintian, Debian's package checker: no error, no warning. The project has no licence yet, so
-# there is no copyright file to ship; that one tag is expected until there is.
-lintian --tag-display-limit 0 --suppress-tags no-copyright-file "$deb" > "$work/lintian" 2>&1
+# lintian, Debian's package checker: no error, no warning, nothing suppressed.
+lintian --tag-display-limit 0 "$deb" > "$work/lintian" 2>&1
 sed 's/^/lintian: /' "$work/lintian" | grep -v 'root privileges'
 check "lintian: no error or warning" bash -c "! grep -E '^(E|W): ' '$work/lintian'"
 
 dpkg-deb -e "$deb" "$work/control"
-check "conffiles is exactly /etc/sftsd/sftsd.conf" test "$(cat "$work/control/conffiles")" = /etc/sftsd/sftsd.conf
+check "conffiles are /etc/sftsd/sftsd.conf and softhsm2.conf" test "$(cat "$work/control/conffiles")" = $'/etc/sftsd/sftsd.conf\n/etc/sftsd/softhsm2.conf'
 for s in postinst prerm postrm; do
   check "$s is in the package, mode 0755" test "$(stat -c %a "$work/control/$s")" = 755
   check "$s: sh -n" sh -n "$work/control/$s"
@@ -136,7 +135,8 @@ for f in /usr/sbin/sftsd /usr/sbin/sfts-admin /usr/bin/sfts /usr/bin/sfts-tui /u
   /usr/lib/sysusers.d/sftsd.conf /etc/sftsd/sftsd.conf /usr/share/man/man8/sftsd.8.gz /usr/share/man/man8/sfts-admin.8.gz \
   /usr/share/man/man5/sftsd.conf.5.gz /usr/share/man/man1/sfts.1.gz /usr/share/man/man1/sfts-tui.1.gz \
   /usr/share/doc/sfts/operations.md /usr/share/doc/sfts/configuration.md /usr/share/doc/sfts/sftsd.conf.sample \
-  /usr/share/doc/sfts/changelog.gz; do
+  /usr/share/doc/sfts/changelog.gz /usr/share/doc/sfts/copyright /usr/share/doc/sfts/README.Debian \
+  /usr/sbin/sfts-admin-service /usr/share/man/man8/sfts-admin-service.8.gz /etc/sftsd/softhsm2.conf; do
   check "package has $f" grep -qxF "$f" <(paths)
 done
 check "every file owned by root/root" awk '$2 != "root/root" { bad = 1; print } END { exit bad }' "$work/list"
@@ -155,7 +155,7 @@ for b in usr/sbin/sftsd usr/sbin/sfts-admin usr/bin/sfts usr/bin/sfts-tui; do
   check "$b: stripped (no .debug_info)" bash -c "! readelf -S '$root/$b' | grep -q debug_info"
 done
 check "no file mentions the build tree $bin" bash -c "! grep -rlF -- '$bin' '$root'"
-for page in man8/sftsd.8 man8/sfts-admin.8 man5/sftsd.conf.5 man1/sfts.1 man1/sfts-tui.1; do
+for page in man8/sftsd.8 man8/sfts-admin.8 man8/sfts-admin-service.8 man5/sftsd.conf.5 man1/sfts.1 man1/sfts-tui.1; do
   gz=$root/usr/share/man/$page.gz
   # RFC 1952: FLG bit 3 (FNAME) clear and MTIME zero, what gzip -n writes.
   check "$page.gz: gzip -n (no name, no time stamp)" \
@@ -212,6 +212,8 @@ check "sftsd password is locked" grep -qE '^sftsd:!' "$root/etc/shadow"
 check "/etc/sftsd is root:sftsd 0750" test "$(stat -c '%u:%g %a' "$root/etc/sftsd")" = "0:$gid 750"
 check "/var/lib/sftsd is sftsd:sftsd 0700" test "$(stat -c '%u:%g %a' "$root/var/lib/sftsd")" = "$uid:$gid 700"
 check "/var/log/sftsd is sftsd:sftsd 0700" test "$(stat -c '%u:%g %a' "$root/var/log/sftsd")" = "$uid:$gid 700"
+check "/var/lib/sftsd/tokens (the service's SoftHSM2 store) is sftsd:sftsd 0700" test "$(stat -c '%u:%g %a' "$root/var/lib/sftsd/tokens")" = "$uid:$gid 700"
+check "postinst tells a fresh install the first steps" bash -c "$(declare -f run_script); work='$work' root='$root' run_script postinst configure | grep -q README.Debian"
 check "postinst neither enables nor starts sftsd" test ! -e "$wants"
 check "postinst registered the unit with deb-systemd-helper" \
   test -f "$root/var/lib/systemd/deb-systemd-helper-enabled/sftsd.service.dsh-also"
@@ -241,6 +243,12 @@ check "reinstall lifts the mask" test ! -e "$mask"
 check "reinstall: still enabled" test -L "$wants"
 check "prerm remove again" run_script prerm remove
 check "postrm remove again" run_script postrm remove
+# A token in the service's store: purge keeps it (the CA key), says so, and deletes the rest.
+mkdir -p "$root/var/lib/sftsd/tokens/0b1d-token"; echo key > "$root/var/lib/sftsd/tokens/0b1d-token/key.object"
+check "postrm purge with a token: keeps the keys and says so" bash -c "$(declare -f run_script); work='$work' root='$root' run_script postrm purge 2>&1 | grep -q 'kept /var/lib/sftsd/tokens'"
+check "purge keeps the token store" test -s "$root/var/lib/sftsd/tokens/0b1d-token/key.object"
+check "purge deletes the rest of the state" test ! -e "$root/var/lib/sftsd/marker"
+rm -rf "$root/var/lib/sftsd"
 check "postrm purge" run_script postrm purge
 for d in /var/lib/sftsd /var/log/sftsd /etc/sftsd; do check "purge deletes $d" test ! -e "$root$d"; done
 check "purge removes the enablement link" test ! -L "$wants"

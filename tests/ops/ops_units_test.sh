@@ -27,7 +27,11 @@ for line in Type=notify NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes
   LoadCredential=site-secret:/etc/sftsd/site-secret ReadWritePaths=-/var/lib/softhsm/tokens; do
   check "unit has $line" grep -qxF -- "$line" "$units/sftsd.service"
 done
-check "no secret or environment in the unit" bash -c "! grep -qE '^(Environment|EnvironmentFile|SetCredential)' '$units/sftsd.service'"
+check "no secret or environment in the unit but SOFTHSM2_CONF" bash -c "! grep -E '^(Environment|EnvironmentFile|SetCredential)' '$units/sftsd.service' | grep -vxF 'Environment=SOFTHSM2_CONF=/etc/sftsd/softhsm2.conf' | grep -q ."
+check "the unit names the service's token store" grep -qxF 'Environment=SOFTHSM2_CONF=/etc/sftsd/softhsm2.conf' "$units/sftsd.service"
+check "softhsm2.conf puts the tokens under the state directory" grep -qxF 'directories.tokendir = /var/lib/sftsd/tokens' "$units/softhsm2.conf"
+check "ExecReload needs no /bin/kill (procps)" bash -c "! grep -E '^ExecReload=.*/bin/kill' '$units/sftsd.service'"
+check "sfts-admin-service passes shellcheck" shellcheck "$units/sfts-admin-service"
 check "sysusers line for sftsd" grep -qE '^u sftsd ' "$units/sftsd.sysusers"
 if command -v systemd-sysusers >/dev/null; then
   check "systemd-sysusers accepts the file" bash -c "systemd-sysusers --dry-run '$units/sftsd.sysusers' >/dev/null 2>&1 || systemd-sysusers --root='$work/root' '$units/sftsd.sysusers'"

@@ -1,5 +1,7 @@
 #include "sfts/server/context.hpp"
 
+#include <ctime>
+
 #include "sfts/auth/hmac.hpp"
 #include "sfts/error.hpp"
 #include "sfts/files.hpp"
@@ -42,6 +44,61 @@ void ServerContext::audit_events(std::string_view event, std::vector<std::vector
 void ServerContext::reload_crl() {
     auto crl = ossl::crl_from_pem(read_file(cfg.pki.crl_path()));
     file_tls->set_crl(crl.get());
+}
+
+bool ServerContext::refresh_crl() {
+    const std::string path = cfg.pki.crl_path();
+    const std::time_t now = std::time(nullptr);
+    try {
+        bool resigned;
+        {
+            std::lock_guard lock(authority_mutex);
+            resigned = authority->refresh_crl_if_due(now);
+        }
+        if (resigned) {
+            auto st = pki::read_crl_state(path);
+            log->notice("CRL " + path + " re-signed in the token: next update " + pki::utc_string(st.next_update));
+            if (file_tls) reload_crl();
+        }
+        return true;
+    } catch (const Error& e) {
+        auto st = pki::read_crl_state(path);
+        std::string when = !st.readable          ? "it cannot be read (" + st.problem + ")"
+                           : st.next_update <= now ? "it EXPIRED on " + pki::utc_string(st.next_update) +
+                                                         ": every client certificate is refused until it is re-signed"
+                                                   : "it expires on " + pki::utc_string(st.next_update) +
+                                                         ", after which every client certificate is refused";
+        log->warning("CRL " + path + " is due but could not be re-signed: " + e.what() + "; " + when +
+                     " (re-sign it with 'sfts-admin crl publish'; sftsd retries every " +
+                     std::to_string(cfg.pki.crl_check_s) + " s)");
+        return false;
+    }
+}
+
+void ServerContext::check_certificates() {
+    const std::time_t now = std::time(nullptr);
+    auto days_left = [&](const X509* c) {
+        return (static_cast<long long>(pki::to_time_t(X509_get0_notAfter(c))) - static_cast<long long>(now)) / 86400;
+    };
+    long long s = days_left(server_cert.get());
+    if (s < cfg.pki.warn_days)
+        log->warning("the server certificate " + ossl::serial_hex(server_cert.get()) +
+                     (s < 0 ? " has EXPIRED: no client can connect" : " expires in " + std::to_string(s) + " days") +
+                     ": renew it with 'sfts-admin cert renew-server' and restart sftsd (docs/operations.md)");
+    long long c = days_left(ca_cert.get());
+    if (c < cfg.pki.warn_days)
+        log->warning("the CA certificate " + ossl::serial_hex(ca_cert.get()) +
+                     (c < 0 ? " has EXPIRED" : " expires in " + std::to_string(c) + " days") +
+                     ": follow the CA rollover plan in docs/operations.md");
+    try {
+        auto on_disk = ossl::x509_from_pem(read_file(cfg.pki.server_cert_path()));
+        if (X509_cmp(on_disk.get(), server_cert.get()) != 0)
+            log->warning("server certificate " + ossl::serial_hex(on_disk.get()) + " in " + cfg.pki.server_cert_path() +
+                         " is not the one in use (" + ossl::serial_hex(server_cert.get()) +
+                         "): restart sftsd to switch to it");
+    } catch (const Error& e) {
+        log->warning("cannot read " + cfg.pki.server_cert_path() + ": " + e.what());
+    }
 }
 
 AbuseConfig abuse_config(const Config& cfg) {
@@ -116,6 +173,9 @@ std::unique_ptr<ServerContext> make_context(const Config& cfg, const Secret& pin
                                   "' in the token");
     }
 
+    ctx->check_certificates();
+    // A CRL past (or near) its nextUpdate would refuse every client: re-signed before it is loaded.
+    ctx->refresh_crl();
     auto crl = ossl::crl_from_pem(read_file(cfg.pki.crl_path()));
     net::ServerTlsOptions file_opts{ctx->server_key.get(), ctx->server_cert.get(), ctx->ca_cert.get(), true, crl.get()};
     ctx->file_tls = net::TlsContext::server(file_opts);

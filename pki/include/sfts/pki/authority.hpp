@@ -25,12 +25,29 @@ struct PkiConfig {
     ServerCertOptions server;
     ClientCertOptions client;
     int crl_days = 7;
+    int crl_check_s = 300;           // sftsd: how often it checks whether the CRL is due
+    int warn_days = 60;              // warn when the server or CA certificate expires within this
+
+    // The CRL is due for re-signing once less than half of crl_days is left before nextUpdate.
+    std::time_t crl_refresh_margin_s() const { return static_cast<std::time_t>(crl_days) * 86400 / 2; }
 
     std::string ca_cert_path() const { return state_dir + "/ca.crt"; }
     std::string server_cert_path() const { return state_dir + "/server.crt"; }
     std::string crl_path() const { return state_dir + "/crl.pem"; }
     std::string registry_path() const { return state_dir + "/pki.db"; }
+    // Serialises building-and-writing the CRL between processes (several sftsd nodes on one state
+    // directory, sfts-admin): an OFD lock (fcntl), which also works over NFS.
+    std::string crl_lock_path() const { return state_dir + "/crl.lock"; }
 };
+
+// What crl.pem says about itself (no signature check: for warnings and for deciding to re-sign).
+struct CrlState {
+    bool readable = false;       // false: missing or not a CRL (problem says why)
+    std::string problem;
+    std::time_t last_update = 0;
+    std::time_t next_update = 0;  // 0: none
+};
+CrlState read_crl_state(const std::string& crl_path);
 
 struct InitResult {
     ossl::X509Ptr ca_cert;
@@ -65,11 +82,27 @@ public:
     // certificate is revoked again: never two valid certificates out of one renewal.
     ossl::X509Ptr renew_client(const ValidatedCsr& csr, const std::string& old_serial, int days = 0);
 
+    // Server certificate renewal, the CA unchanged (clients need nothing): a new RSA key pair in
+    // the token under "<server_label>-next", a certificate for it (the pki.server_* settings),
+    // recorded in the registry; then the switch: the current key pair and certificate become
+    // "<server_label>-previous" (an older one of that name is destroyed), the new ones take
+    // "<server_label>", and server.crt is replaced. A running sftsd keeps using the key it loaded
+    // (still in the token) until it reloads (SIGHUP) or restarts. On a failure before the switch
+    // the new objects are removed and nothing changed.
+    ossl::X509Ptr renew_server(const Secret& pin);
+
     // Revokes a serial in the registry and publishes a fresh CRL.
     void revoke(const std::string& serial_hex, int reason = 0);
 
-    // Builds a CRL from the registry, signs it in the token and writes crl.pem atomically.
+    // Builds a CRL from the registry, signs it in the token and writes crl.pem atomically, under
+    // the CRL lock: a list built from an older registry never replaces a newer one.
     ossl::X509CrlPtr publish_crl();
+
+    // Re-signs the CRL when it is due at `now` (less than cfg.crl_refresh_margin_s() left before
+    // its nextUpdate, or crl.pem missing or unreadable). Decided under the CRL lock, so of several
+    // nodes checking at once only the first re-signs; the others see the fresh list. True when
+    // this call re-signed it. Throws when it is due and cannot be re-signed.
+    bool refresh_crl_if_due(std::time_t now);
 
     // A 32-byte secret that only the holder of the CA key can compute, the same every time:
     // SHA-256(lp("sfts-derived-key-v1") || lp(purpose) || S), where S is the CA key's RSA

@@ -68,6 +68,16 @@ struct ServerContext {
     // Re-reads crl.pem and hands it to the file service's TLS context.
     void reload_crl();
 
+    // Re-signs crl.pem in the token when it is due (pki::Authority::refresh_crl_if_due) and
+    // loads it. When it cannot, logs a warning with the reason and the CRL's nextUpdate (an
+    // expired CRL refuses every client) and returns false.
+    bool refresh_crl();
+
+    // Logs a warning when the loaded server certificate or the CA certificate expires within
+    // pki.warn_days (with what to do: sfts-admin cert renew-server, the CA rollover plan), and
+    // when server.crt on disk is no longer the one in use (renewed: restart to switch).
+    void check_certificates();
+
     // Appends to the audit trail; a failure to write it is logged as an error, never hidden.
     void audit_event(std::string_view event, std::vector<audit::Field> fields);
     // One record per element, written and synced together (a batch upload's files).
