@@ -143,6 +143,29 @@ void TlsStream::fail_tls(int ssl_error, int sys_errno, const char* what) {
     fail(f.kind, std::string(what) + " with " + peer_ + ": " + f.reason);
 }
 
+void TlsStream::fail_with_peer_alert() {
+    // In TLS 1.3 the client's handshake ends before the server has judged its certificate: a
+    // refusal arrives as an alert, and the server's close may reset the connection before our
+    // first write. The write then fails with EPIPE/ECONNRESET, while the alert that says why
+    // still waits in the receive queue (a reset does not discard it). Read it, so that the user
+    // learns "certificate revoked" or "CRL expired" instead of "connection lost".
+    ERR_clear_error();
+    errno = 0;
+    std::uint8_t scrap[512];
+    std::size_t n = 0;
+    const int rc = SSL_read_ex(ssl_, scrap, sizeof scrap, &n);
+    const int sys = errno;
+    if (rc == 1) return;  // application data, no alert: the write's own error stands
+    const int err = SSL_get_error(ssl_, rc);
+    if (err != SSL_ERROR_SSL) {
+        ERR_clear_error();
+        return;
+    }
+    broken_ = true;
+    auto f = detail::classify_failure(ssl_, err, sys);
+    fail(f.kind, "TLS write with " + peer_ + ": the peer refused the connection: " + f.reason);
+}
+
 void TlsStream::handshake(Deadline deadline) {
     if (closed_) fail(Errc::io, "TLS handshake: stream already closed");
     for (;;) {
@@ -209,7 +232,10 @@ void TlsStream::write_all(std::span<const std::uint8_t> data, Deadline deadline)
             continue;
         }
         const int err = SSL_get_error(ssl_, rc);
-        if (!wants_io(err)) fail_tls(err, sys, "TLS write");
+        if (!wants_io(err)) {
+            if (err == SSL_ERROR_SYSCALL && (sys == EPIPE || sys == ECONNRESET)) fail_with_peer_alert();
+            fail_tls(err, sys, "TLS write");
+        }
         wait(err, deadline, "TLS write");
     }
 }

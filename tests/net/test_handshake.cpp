@@ -186,6 +186,29 @@ BOOST_AUTO_TEST_CASE(server_certificate_cannot_log_in_and_no_certificate_is_refu
     }
 }
 
+// The race a busy machine shows: the server refuses our certificate after our TLS 1.3
+// handshake ended and its close resets the connection before we write. The write fails with
+// EPIPE/ECONNRESET, but the refusal's alert is still readable and must be what we report.
+BOOST_AUTO_TEST_CASE(a_write_after_the_servers_refusal_reports_its_alert) {
+    const Pki& p = pki();
+    LoopbackServer srv(server_context(true, p.revoked_bob.get()));
+    auto s = tls_connect(client_context(p.bob.get()), srv.port());
+    s->handshake(net::deadline_in(10s));
+    const auto& out = srv.wait();  // refused, alert sent, socket closed
+    BOOST_TEST((out.kind == Errc::auth_failed), out.message);
+    // Our first write still leaves (the server answers it with a reset); write until one fails.
+    const std::uint8_t b[8] = {};
+    std::string msg;
+    Errc kind = Errc::ok;
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    while (kind == Errc::ok && std::chrono::steady_clock::now() < until) {
+        kind = kind_of([&] { s->write_all(b, net::deadline_in(10s)); }, &msg);
+        if (kind == Errc::ok) std::this_thread::sleep_for(10ms);  // polling for the reset, bounded above
+    }
+    BOOST_TEST((kind == Errc::auth_failed), msg);
+    BOOST_TEST(contains(msg, "revoked"), msg);
+}
+
 BOOST_AUTO_TEST_CASE(set_crl_applies_to_the_next_handshake) {
     const Pki& p = pki();
     auto server_ctx = server_context(true, p.empty_crl.get());

@@ -132,6 +132,7 @@ public:
 private:
     void wait(int ssl_error, Deadline deadline, const char* what);
     [[noreturn]] void fail_tls(int ssl_error, int sys_errno, const char* what);
+    void fail_with_peer_alert();  // throws the peer's alert if one is waiting; returns otherwise
 
     std::shared_ptr<TlsContext> ctx_;
     Poco::Net::StreamSocket socket_;
